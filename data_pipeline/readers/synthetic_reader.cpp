@@ -71,6 +71,12 @@ class World {
                        o.events_per_user);
     GENSAR_INPUT_CHECK(o.search_share >= 0 && o.search_share <= 1, "synthetic: search_share {} not in [0,1]",
                        o.search_share);
+    for (auto [name, p] : {std::pair<const char*, double>{"cluster_affinity", o.cluster_affinity},
+                           {"popular_share", o.popular_share},
+                           {"drift", o.drift}}) {
+      GENSAR_INPUT_CHECK(p >= 0 && p <= 1, "synthetic: {} {} not in [0,1]", name, p);
+    }
+    GENSAR_INPUT_CHECK(o.zipf_exponent >= 0, "synthetic: zipf_exponent {} must be >= 0", o.zipf_exponent);
     GENSAR_INPUT_CHECK(o.topics_per_user >= 1 && o.clusters_per_user >= 1,
                        "synthetic: topics_per_user and clusters_per_user must be >= 1");
     make_words();
