@@ -1,7 +1,7 @@
 #include "data_pipeline/candidates.h"
 
 #include <algorithm>
-#include <atomic>
+#include <memory>
 #include <cmath>
 #include <filesystem>
 #include <thread>
@@ -135,9 +135,66 @@ std::vector<int32_t> candidate_row(const Context& ctx, Task task, Split split, c
   return row;
 }
 
-struct TableOut {
-  std::vector<int32_t> user, event_index, items;
-  std::vector<int64_t> offsets{0};
+// A 1-D chunked, extendable HDF5 dataset that rows are appended to, so candidates for any number
+// of users are written shard by shard in bounded memory.
+class AppendColumn {
+ public:
+  AppendColumn(hid_t file, const std::string& name, hid_t type, hsize_t expected) : name_(name), type_(type) {
+    ensure_groups(file, name);
+    hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED};
+    h5::Handle space(H5Screate_simple(1, dims, maxdims), H5Sclose);
+    h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    hsize_t chunk[1] = {std::max<hsize_t>(1, std::min<hsize_t>(expected, 1 << 16))};
+    H5Pset_chunk(dcpl.get(), 1, chunk);
+    H5Pset_obj_track_times(dcpl.get(), false);  // same content, same bytes
+    dataset_ = h5::Handle(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                          H5Dclose);
+    GENSAR_CHECK(dataset_.valid(), "cannot create dataset {}", name);
+  }
+
+  template <typename T>
+  void append(const std::vector<T>& values) {
+    if (values.empty()) return;
+    hsize_t start[1] = {size_}, count[1] = {values.size()}, new_size[1] = {size_ + values.size()};
+    GENSAR_CHECK(H5Dset_extent(dataset_.get(), new_size) >= 0, "cannot extend dataset {}", name_);
+    h5::Handle file_space(H5Dget_space(dataset_.get()), H5Sclose);
+    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+    h5::Handle memory_space(H5Screate_simple(1, count, nullptr), H5Sclose);
+    GENSAR_CHECK(H5Dwrite(dataset_.get(), type_, memory_space.get(), file_space.get(), H5P_DEFAULT, values.data()) >= 0,
+                 "cannot write dataset {} (disk full?)", name_);
+    size_ += values.size();
+  }
+  hsize_t size() const { return size_; }
+
+ private:
+  static void ensure_groups(hid_t file, const std::string& name) {
+    size_t pos = 0;
+    while ((pos = name.find('/', pos + 1)) != std::string::npos) {
+      const std::string prefix = name.substr(0, pos);
+      if (H5Lexists(file, prefix.c_str(), H5P_DEFAULT) > 0) continue;
+      h5::Handle gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
+      H5Pset_obj_track_times(gcpl.get(), false);
+      h5::Handle group(H5Gcreate2(file, prefix.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), H5Gclose);
+      GENSAR_CHECK(group.valid(), "cannot create group {}", prefix);
+    }
+  }
+
+  std::string name_;
+  hid_t type_;
+  h5::Handle dataset_;
+  hsize_t size_ = 0;
+};
+
+// One (task, split) table being written: user, event_index, offsets (starting at 0) and items.
+struct TableWriter {
+  TableWriter(hid_t file, const std::string& base, size_t rows, int negatives)
+      : user(file, base + "/user", H5T_NATIVE_INT32, rows),
+        event_index(file, base + "/event_index", H5T_NATIVE_INT32, rows),
+        offsets(file, base + "/offsets", H5T_NATIVE_INT64, rows + 1),
+        items(file, base + "/items", H5T_NATIVE_INT32, rows * (negatives + 1)) {
+    offsets.append(std::vector<int64_t>{0});
+  }
+  AppendColumn user, event_index, offsets, items;
 };
 
 }  // namespace
@@ -161,50 +218,6 @@ void write_eval_candidates(const std::string& dataset_dir, const CandidateOption
   }
   Context ctx{dataset, options, popularity, bm25};
 
-  TableOut out[2][2];
-  std::atomic<int64_t> short_rows{0};
-  const int threads = std::max(1, options.threads);
-  // Shard by shard: examples are in global user order, so each shard's examples are one range.
-  for (int s = 0; s < dataset.num_shards(); ++s) {
-    const Shard shard = dataset.load_shard(s);
-    const int32_t first = shard.first_user, last = shard.first_user + shard.num_users();
-    for (int t = 0; t < 2; ++t) {
-      for (int sp = 0; sp < 2; ++sp) {
-        const auto& examples = dataset.examples(kTasks[t], kEvalSplits[sp]);
-        auto lo = std::lower_bound(examples.begin(), examples.end(), first,
-                                   [](const Example& e, int32_t u) { return e.user < u; });
-        auto hi = std::lower_bound(lo, examples.end(), last, [](const Example& e, int32_t u) { return e.user < u; });
-        const size_t begin = lo - examples.begin(), count = hi - lo;
-        std::vector<std::vector<int32_t>> rows(count);
-        auto work = [&](size_t from, size_t to) {
-          for (size_t k = from; k < to; ++k) {
-            const Example& ex = examples[begin + k];
-            rows[k] = candidate_row(ctx, kTasks[t], kEvalSplits[sp], ex, shard.user_events(ex.user - first));
-            if (rows[k].size() < static_cast<size_t>(options.negatives) + 1) ++short_rows;
-          }
-        };
-        std::vector<std::thread> pool;
-        const size_t chunk = (count + threads - 1) / threads;
-        for (int w = 1; w < threads && w * chunk < count; ++w)
-          pool.emplace_back(work, w * chunk, std::min(count, (w + 1) * chunk));
-        work(0, std::min(count, chunk));
-        for (auto& th : pool) th.join();
-        TableOut& table = out[t][sp];
-        for (size_t k = 0; k < count; ++k) {
-          const Example& ex = examples[begin + k];
-          table.user.push_back(ex.user);
-          table.event_index.push_back(ex.event_index);
-          table.items.insert(table.items.end(), rows[k].begin(), rows[k].end());
-          table.offsets.push_back(static_cast<int64_t>(table.items.size()));
-        }
-      }
-    }
-  }
-  if (short_rows > 0) {
-    GENSAR_WARN("data", "{} evaluation examples have fewer than {} negatives (users who clicked nearly every item)",
-                short_rows.load(), options.negatives);
-  }
-
   nlohmann::json meta = {{"negatives", options.negatives},
                          {"seed", options.seed},
                          {"popularity_smoothing", options.popularity_smoothing},
@@ -215,6 +228,8 @@ void write_eval_candidates(const std::string& dataset_dir, const CandidateOption
                                       "search: BM25 top hits excluding the target, popularity fill"}};
   const fs::path final_path = fs::path(dataset_dir) / kFileName;
   const fs::path tmp_path = fs::path(dataset_dir) / (std::string(kFileName) + ".tmp");
+  int64_t short_rows = 0;
+  size_t written[2][2] = {{0, 0}, {0, 0}};
   {
     h5::File file = h5::File::create(tmp_path.string());
     StringColumn meta_column;
@@ -222,23 +237,73 @@ void write_eval_candidates(const std::string& dataset_dir, const CandidateOption
     file.write_strings("meta/options", meta_column);
     file.write("meta/negatives", std::vector<int64_t>{options.negatives});
     file.write("meta/seed", std::vector<int64_t>{static_cast<int64_t>(options.seed)});
-    for (int t = 0; t < 2; ++t) {
-      for (int sp = 0; sp < 2; ++sp) {
-        const std::string base = table_path(kTasks[t], kEvalSplits[sp]);
-        const TableOut& table = out[t][sp];
-        GENSAR_CHECK(table.user.size() == dataset.examples(kTasks[t], kEvalSplits[sp]).size(),
-                     "{}: {} candidate rows for {} examples", base, table.user.size(),
-                     dataset.examples(kTasks[t], kEvalSplits[sp]).size());
-        file.write(base + "/user", table.user);
-        file.write(base + "/event_index", table.event_index);
-        file.write(base + "/items", table.items);
-        file.write(base + "/offsets", table.offsets);
+    std::unique_ptr<TableWriter> tables[2][2];
+    for (int t = 0; t < 2; ++t)
+      for (int sp = 0; sp < 2; ++sp)
+        tables[t][sp] = std::make_unique<TableWriter>(file.id(), table_path(kTasks[t], kEvalSplits[sp]),
+                                                      dataset.examples(kTasks[t], kEvalSplits[sp]).size(),
+                                                      options.negatives);
+    const int threads = std::max(1, options.threads);
+    // Shard by shard (memory: one shard and its rows): examples are in global user order, so each
+    // shard's examples are one contiguous range.
+    for (int s = 0; s < dataset.num_shards(); ++s) {
+      const Shard shard = dataset.load_shard(s);
+      const int32_t first = shard.first_user, last = shard.first_user + shard.num_users();
+      for (int t = 0; t < 2; ++t) {
+        for (int sp = 0; sp < 2; ++sp) {
+          const auto& examples = dataset.examples(kTasks[t], kEvalSplits[sp]);
+          auto by_user = [](const Example& e, int32_t u) { return e.user < u; };
+          auto lo = std::lower_bound(examples.begin(), examples.end(), first, by_user);
+          auto hi = std::lower_bound(lo, examples.end(), last, by_user);
+          const size_t begin = lo - examples.begin(), count = hi - lo;
+          std::vector<std::vector<int32_t>> rows(count);
+          auto work = [&](size_t from, size_t to) {
+            for (size_t k = from; k < to; ++k) {
+              const Example& ex = examples[begin + k];
+              rows[k] = candidate_row(ctx, kTasks[t], kEvalSplits[sp], ex, shard.user_events(ex.user - first));
+            }
+          };
+          std::vector<std::thread> pool;
+          const size_t chunk = (count + threads - 1) / threads;
+          for (int w = 1; w < threads && w * chunk < count; ++w)
+            pool.emplace_back(work, w * chunk, std::min(count, (w + 1) * chunk));
+          work(0, std::min(count, chunk));
+          for (auto& th : pool) th.join();
+
+          std::vector<int32_t> users, event_indices, items;
+          std::vector<int64_t> offsets;
+          int64_t offset = static_cast<int64_t>(tables[t][sp]->items.size());
+          for (size_t k = 0; k < count; ++k) {
+            users.push_back(examples[begin + k].user);
+            event_indices.push_back(examples[begin + k].event_index);
+            items.insert(items.end(), rows[k].begin(), rows[k].end());
+            offset += static_cast<int64_t>(rows[k].size());
+            offsets.push_back(offset);
+            short_rows += rows[k].size() < static_cast<size_t>(options.negatives) + 1;
+          }
+          TableWriter& table = *tables[t][sp];
+          table.user.append(users);
+          table.event_index.append(event_indices);
+          table.items.append(items);
+          table.offsets.append(offsets);
+          written[t][sp] += count;
+        }
       }
     }
+    for (int t = 0; t < 2; ++t)
+      for (int sp = 0; sp < 2; ++sp)
+        GENSAR_CHECK(written[t][sp] == dataset.examples(kTasks[t], kEvalSplits[sp]).size(),
+                     "{}: {} candidate rows for {} examples (examples not in shard order?)",
+                     table_path(kTasks[t], kEvalSplits[sp]), written[t][sp],
+                     dataset.examples(kTasks[t], kEvalSplits[sp]).size());
+  }
+  if (short_rows > 0) {
+    GENSAR_WARN("data", "{} evaluation examples have fewer than {} negatives (users who clicked nearly every item)",
+                short_rows, options.negatives);
   }
   fs::rename(tmp_path, final_path);
   GENSAR_INFO("data", "eval candidates: rec {}+{} and search {}+{} (valid+test) examples, {} negatives each -> {}",
-              out[0][0].user.size(), out[0][1].user.size(), out[1][0].user.size(), out[1][1].user.size(),
+              written[0][0], written[0][1], written[1][0], written[1][1],
               options.negatives, final_path.string());
 }
 
