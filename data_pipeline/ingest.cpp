@@ -1,0 +1,644 @@
+#include "data_pipeline/ingest.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "core/common/check.h"
+#include "core/common/log.h"
+#include "data_pipeline/checksum.h"
+#include "data_pipeline/h5.h"
+#include "data_pipeline/query_words.h"
+
+#if __has_include("data_pipeline/candidates.h")
+#include "data_pipeline/candidates.h"
+#define GENSAR_HAVE_CANDIDATES 1
+#endif
+
+namespace gensar::data {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kTag = "ingest";
+
+std::string bucket_path(const std::string& parts, int b) {
+  return fmt::format("{}/bucket-{:05d}.bin", parts, b);
+}
+std::string shard_name(int s) { return fmt::format("shard-{:05d}.h5", s); }
+
+// ---- Phase 1: the source, streamed into hash buckets (rank 0) ----------------------------------
+
+// One event as written to a bucket file: u32 user length, user bytes, then the fixed part.
+struct FixedPart {
+  int32_t item;
+  int64_t timestamp;
+  int64_t position;
+  uint8_t kind;
+  int32_t query;
+};
+constexpr size_t kFixedBytes = 4 + 8 + 8 + 1 + 4;
+
+class BucketSink : public RawSink {
+ public:
+  BucketSink(const IngestOptions& o, const std::string& parts, bool derive_search,
+             std::string source)
+      : options_(o), derive_(derive_search), source_(std::move(source)) {
+    size_t per_bucket = static_cast<size_t>(o.memory_budget_mb) * (1 << 20) / 8 / o.buckets;
+    per_bucket = std::clamp<size_t>(per_bucket, 16 << 10, 1 << 20);
+    files_.resize(o.buckets);
+    buffers_.resize(o.buckets);
+    bucket_bytes_.assign(o.buckets, 0);
+    bucket_events_.assign(o.buckets, 0);
+    for (int b = 0; b < o.buckets; ++b) {
+      std::string path = bucket_path(parts, b);
+      files_[b] = std::fopen(path.c_str(), "wb");
+      GENSAR_CHECK(files_[b] != nullptr, "cannot create {}: {}", path, std::strerror(errno));
+      buffers_[b].resize(per_bucket);
+      std::setvbuf(files_[b], buffers_[b].data(), _IOFBF, per_bucket);
+    }
+  }
+  ~BucketSink() override {
+    for (auto& f : files_) if (f) std::fclose(f);
+  }
+
+  void close() {
+    for (auto& f : files_) {
+      if (f) {
+        GENSAR_CHECK(std::fclose(f) == 0, "closing a bucket file failed (disk full?)");
+        f = nullptr;
+      }
+    }
+  }
+
+  void item(RawItem&& item) override {
+    GENSAR_INPUT_CHECK(!item.id.empty(), "{}: item with an empty key", source_);
+    GENSAR_INPUT_CHECK(events_seen_ == 0,
+                       "{}: item '{}' comes after events; readers must emit every item first",
+                       source_, item.id);
+    auto [it, inserted] = item_index_.emplace(item.id, static_cast<int32_t>(items_.size()));
+    GENSAR_INPUT_CHECK(inserted, "{}: duplicate item key '{}'", source_, item.id);
+    items_.push_back(std::move(item));
+    popularity_.push_back(0);
+    item_query_.push_back(-2);
+  }
+
+  void event(RawEvent&& e) override {
+    ++events_seen_;
+    GENSAR_INPUT_CHECK(!e.user.empty(), "{}: event with an empty user key", source_);
+    auto it = item_index_.find(e.item);
+    GENSAR_INPUT_CHECK(it != item_index_.end(), "{}: unknown item '{}' in the events of user '{}'",
+                       source_, e.item, e.user);
+    int32_t item = it->second;
+    int32_t query = -1;
+    if (e.kind == EventKind::kSearch) {
+      GENSAR_INPUT_CHECK(!e.query.empty(), "{}: search event of user '{}' has no query text",
+                         source_, e.user);
+      query = query_id(e.query);
+    } else {
+      ++popularity_[item];
+    }
+    write(e.user, FixedPart{item, e.timestamp, e.position, static_cast<uint8_t>(e.kind), query});
+    if (derive_ && e.kind == EventKind::kRec && selected(e)) {
+      int32_t q = derived_query(item);
+      if (q >= 0) write(e.user, FixedPart{item, e.timestamp, e.position,
+                                          static_cast<uint8_t>(EventKind::kSearch), q});
+    }
+  }
+
+  std::vector<RawItem> items_;
+  std::vector<int64_t> popularity_;
+  StringColumn queries_;
+  std::vector<int64_t> bucket_bytes_, bucket_events_;
+  int64_t rec_events_ = 0, search_events_ = 0;
+
+ private:
+  int32_t query_id(const std::string& text) {
+    auto [it, inserted] = query_index_.emplace(text, static_cast<int32_t>(queries_.size()));
+    if (inserted) queries_.push_back(text);
+    return it->second;
+  }
+  int32_t derived_query(int32_t item) {
+    if (item_query_[item] == -2) {
+      std::string q = query_for_item(items_[item]);
+      item_query_[item] = q.empty() ? -1 : query_id(q);
+    }
+    return item_query_[item];
+  }
+  // Which interactions also count as searches: all, none, or a seeded hash of (user, position).
+  bool selected(const RawEvent& e) const {
+    if (options_.search_events == "all") return true;
+    if (options_.search_events == "none") return false;
+    std::string key = fmt::format("{}\x1f{}\x1f{}", e.user, e.position, e.timestamp);
+    double u = static_cast<double>(xxh64(key, options_.seed) >> 11) * 0x1.0p-53;
+    return u < options_.search_fraction;
+  }
+  void write(const std::string& user, const FixedPart& p) {
+    int b = static_cast<int>(xxh64(user) % static_cast<uint64_t>(options_.buckets));
+    std::FILE* f = files_[b];
+    uint32_t len = static_cast<uint32_t>(user.size());
+    char fixed[kFixedBytes];
+    std::memcpy(fixed, &p.item, 4);
+    std::memcpy(fixed + 4, &p.timestamp, 8);
+    std::memcpy(fixed + 12, &p.position, 8);
+    std::memcpy(fixed + 20, &p.kind, 1);
+    std::memcpy(fixed + 21, &p.query, 4);
+    bool ok = std::fwrite(&len, 4, 1, f) == 1 &&
+              (len == 0 || std::fwrite(user.data(), len, 1, f) == 1) &&
+              std::fwrite(fixed, kFixedBytes, 1, f) == 1;
+    GENSAR_CHECK(ok, "writing bucket {} failed (disk full?)", b);
+    bucket_bytes_[b] += 4 + len + kFixedBytes;
+    ++bucket_events_[b];
+    if (p.kind == static_cast<uint8_t>(EventKind::kRec)) ++rec_events_; else ++search_events_;
+  }
+
+  const IngestOptions& options_;
+  bool derive_;
+  std::string source_;
+  std::unordered_map<std::string, int32_t> item_index_;
+  std::unordered_map<std::string, int32_t> query_index_;
+  std::vector<int32_t> item_query_;  // -2 not computed yet, -1 no query words
+  std::vector<std::FILE*> files_;
+  std::vector<std::vector<char>> buffers_;
+  int64_t events_seen_ = 0;
+};
+
+// ---- Phase 2: one shard (any rank) --------------------------------------------------------------
+
+struct LoadedEvent {
+  int32_t user;
+  int32_t seq;  // arrival order: the last tie-break, so the order never depends on sort stability
+  Event e;
+};
+
+struct ShardMeta {
+  int32_t users = 0;
+  int64_t events = 0;
+  std::string checksum;
+};
+
+void write_examples(const std::string& path, std::vector<Example> (&ex)[2][3]) {
+  std::ofstream out(path, std::ios::binary);
+  for (auto& task : ex) {
+    for (auto& list : task) {
+      uint64_t n = list.size();
+      out.write(reinterpret_cast<const char*>(&n), 8);
+      out.write(reinterpret_cast<const char*>(list.data()),
+                static_cast<std::streamsize>(n * sizeof(Example)));
+    }
+  }
+  GENSAR_CHECK(out.good(), "writing {} failed", path);
+}
+
+void read_examples(const std::string& path, int32_t user_offset, std::vector<Example> (&ex)[2][3]) {
+  std::ifstream in(path, std::ios::binary);
+  GENSAR_CHECK(in.good(), "cannot open {}", path);
+  for (auto& task : ex) {
+    for (auto& list : task) {
+      uint64_t n = 0;
+      in.read(reinterpret_cast<char*>(&n), 8);
+      size_t start = list.size();
+      list.resize(start + n);
+      in.read(reinterpret_cast<char*>(list.data() + start), static_cast<std::streamsize>(n * sizeof(Example)));
+      for (size_t i = start; i < list.size(); ++i) list[i].user += user_offset;
+    }
+  }
+  GENSAR_CHECK(in.good(), "reading {} failed", path);
+}
+
+ShardMeta build_shard(const std::string& tmp, const std::string& parts, int shard, int first_bucket,
+                      int last_bucket, const SplitOptions& split) {
+  StringColumn user_keys;
+  std::unordered_map<std::string, int32_t> user_index;
+  std::vector<LoadedEvent> events;
+  std::vector<char> buf;
+  std::string user;
+  for (int b = first_bucket; b < last_bucket; ++b) {
+    std::string path = bucket_path(parts, b);
+    std::ifstream in(path, std::ios::binary);
+    GENSAR_CHECK(in.good(), "cannot open {}", path);
+    uint32_t len;
+    char fixed[kFixedBytes];
+    while (in.read(reinterpret_cast<char*>(&len), 4)) {
+      user.resize(len);
+      in.read(user.data(), len);
+      in.read(fixed, kFixedBytes);
+      GENSAR_CHECK(in.good(), "{} is truncated", path);
+      auto [it, inserted] = user_index.emplace(user, static_cast<int32_t>(user_keys.size()));
+      if (inserted) user_keys.push_back(user);
+      LoadedEvent le;
+      le.user = it->second;
+      le.seq = static_cast<int32_t>(events.size());
+      std::memcpy(&le.e.item, fixed, 4);
+      std::memcpy(&le.e.timestamp, fixed + 4, 8);
+      std::memcpy(&le.e.position, fixed + 12, 8);
+      uint8_t kind;
+      std::memcpy(&kind, fixed + 20, 1);
+      le.e.kind = static_cast<EventKind>(kind);
+      std::memcpy(&le.e.query, fixed + 21, 4);
+      events.push_back(le);
+    }
+  }
+  user_index.clear();
+  std::sort(events.begin(), events.end(), [](const LoadedEvent& a, const LoadedEvent& b) {
+    if (a.user != b.user) return a.user < b.user;
+    if (a.e.timestamp != b.e.timestamp) return a.e.timestamp < b.e.timestamp;
+    if (a.e.position != b.e.position) return a.e.position < b.e.position;
+    if (a.e.kind != b.e.kind) return a.e.kind < b.e.kind;
+    return a.seq < b.seq;
+  });
+
+  const size_t n = events.size();
+  const int32_t num_users = static_cast<int32_t>(user_keys.size());
+  std::vector<int64_t> user_offsets(num_users + 1, 0);
+  std::vector<int32_t> item(n), query(n);
+  std::vector<int64_t> timestamp(n), position(n);
+  std::vector<uint8_t> kind(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Event& e = events[i].e;
+    ++user_offsets[events[i].user + 1];
+    item[i] = e.item;
+    timestamp[i] = e.timestamp;
+    position[i] = e.position;
+    kind[i] = static_cast<uint8_t>(e.kind);
+    query[i] = e.query;
+  }
+  for (int32_t u = 0; u < num_users; ++u) user_offsets[u + 1] += user_offsets[u];
+
+  std::vector<Example> examples[2][3];
+  std::vector<Event> seq;
+  for (int32_t u = 0; u < num_users; ++u) {
+    seq.clear();
+    for (int64_t i = user_offsets[u]; i < user_offsets[u + 1]; ++i) seq.push_back(events[i].e);
+    split_user(split, u, seq, examples);
+  }
+  events.clear();
+  events.shrink_to_fit();
+
+  std::string file = (fs::path(tmp) / shard_name(shard)).string();
+  {
+    h5::File f = h5::File::create(file);
+    f.write_strings("user_key", user_keys);
+    f.write("user_offsets", user_offsets);
+    f.write("item", item);
+    f.write("timestamp", timestamp);
+    f.write("position", position);
+    f.write("kind", kind);
+    f.write("query", query);
+  }
+  write_examples(fmt::format("{}/examples-{:05d}.bin", parts, shard), examples);
+  ShardMeta meta{num_users, static_cast<int64_t>(n), file_checksum(file)};
+  std::ofstream(fmt::format("{}/shard-{:05d}.json", parts, shard))
+      << json{{"users", meta.users}, {"events", meta.events}, {"checksum", meta.checksum}}.dump();
+  return meta;
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+std::string config_text(const RawReader& reader, const IngestOptions& o, bool derive,
+                        int64_t shard_bytes) {
+  json j = {{"source", reader.source()},
+            {"input", o.input_fingerprint},
+            {"schema_version", kSchemaVersion},
+            {"search_events", derive ? o.search_events : "from-source"},
+            {"search_fraction", o.search_events == "fraction" ? o.search_fraction : 1.0},
+            {"split", o.split.protocol},
+            {"min_prior_rec", o.split.min_prior_rec},
+            {"min_prior_search", o.split.min_prior_search},
+            {"test_start", o.split.test_start},
+            {"valid_start", o.split.valid_start},
+            {"buckets", o.buckets},
+            {"shard_bytes", shard_bytes},
+            {"seed", o.seed},
+            {"candidates", o.candidates},
+            {"candidate_negatives", o.candidate_negatives}};
+  return j.dump();
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool up_to_date(const std::string& out, const std::string& hash) {
+  std::string manifest = (fs::path(out) / "manifest.json").string();
+  if (!fs::exists(manifest)) return false;
+  try {
+    json m = json::parse(read_text(manifest));
+    return m.value("config_hash", "") == hash && m.value("complete", false);
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
+void write_manifest(const std::string& path, const json& m) {
+  std::ofstream out(path);
+  out << m.dump(2) << "\n";
+  GENSAR_CHECK(out.good(), "writing {} failed", path);
+}
+
+}  // namespace
+
+void validate(const IngestOptions& o) {
+  GENSAR_INPUT_CHECK(!o.out.empty(), "--out is required");
+  GENSAR_INPUT_CHECK(o.search_events == "all" || o.search_events == "fraction" ||
+                         o.search_events == "none",
+                     "--search-events: '{}' is not one of all, fraction, none", o.search_events);
+  GENSAR_INPUT_CHECK(o.search_fraction >= 0 && o.search_fraction <= 1,
+                     "--search-fraction {} is outside [0, 1]", o.search_fraction);
+  GENSAR_INPUT_CHECK(o.memory_budget_mb >= 16, "--memory-budget-mb {} is below 16", o.memory_budget_mb);
+  GENSAR_INPUT_CHECK(o.buckets >= 1 && o.buckets <= 4096, "--buckets {} is outside [1, 4096]", o.buckets);
+  GENSAR_INPUT_CHECK(o.shard_mb >= 1, "--shard-mb must be >= 1");
+  validate(o.split);
+}
+
+std::string fingerprint_input(const std::string& path) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  fs::path p(path);
+  if (fs::is_regular_file(p, ec)) {
+    files.push_back(p);
+  } else if (fs::is_directory(p, ec)) {
+    for (const auto& entry : fs::directory_iterator(p, ec))
+      if (entry.is_regular_file()) files.push_back(entry.path());
+  } else if (fs::is_directory(p.parent_path().empty() ? "." : p.parent_path(), ec)) {
+    std::string prefix = p.filename().string();
+    for (const auto& entry : fs::directory_iterator(p.parent_path().empty() ? "." : p.parent_path(), ec))
+      if (entry.is_regular_file() && entry.path().filename().string().rfind(prefix, 0) == 0)
+        files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::string text;
+  for (const auto& f : files) {
+    auto size = fs::file_size(f, ec);
+    auto mtime = fs::last_write_time(f, ec).time_since_epoch().count();
+    text += fmt::format("{}:{}:{};", fs::absolute(f).string(), size, mtime);
+  }
+  return text;
+}
+
+IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm) {
+  validate(o);
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool derive = !reader.has_search_events() && o.search_events != "none";
+  const int64_t shard_bytes =
+      std::min<int64_t>(o.shard_mb << 20, (o.memory_budget_mb << 20) / 4);
+  IngestResult result;
+  result.config_hash = xxh64_hex(xxh64(config_text(reader, o, derive, shard_bytes)));
+
+  // Rank 0 decides (skip or build, where) and tells everyone.
+  const std::string out = fs::absolute(o.out).lexically_normal().string();
+  json plan;
+  if (comm.rank() == 0) {
+    bool skip = !o.force && up_to_date(out, result.config_hash);
+    plan = {{"skip", skip}, {"tmp", fmt::format("{}.tmp-{}", out, ::getpid())}};
+  }
+  plan = json::parse(comm.broadcast(plan.dump(), 0));
+  if (plan.at("skip").get<bool>()) {
+    GENSAR_INFO(kTag, "{} is up to date (config hash {}); --force redoes it", out, result.config_hash);
+    Dataset existing(out);
+    result.skipped = true;
+    result.users = existing.num_users();
+    result.items = existing.num_items();
+    result.queries = existing.num_queries();
+    result.rec_events = existing.num_rec_events();
+    result.search_events = existing.num_search_events();
+    result.shards = existing.num_shards();
+    return result;
+  }
+  const std::string tmp = plan.at("tmp").get<std::string>();
+  const std::string parts = tmp + "/parts";
+  auto cleanup = [&] {
+    std::error_code ec;
+    if (comm.rank() == 0) fs::remove_all(tmp, ec);
+  };
+
+  // Phase 1: rank 0 streams the source into buckets and plans the shards.
+  std::unique_ptr<BucketSink> sink;
+  std::exception_ptr failure;
+  if (comm.rank() == 0) {
+    try {
+      fs::create_directories(parts);
+      sink = std::make_unique<BucketSink>(o, parts, derive, reader.source());
+      GENSAR_INFO(kTag, "reading {} into {} buckets", reader.source(), o.buckets);
+      reader.read(*sink);
+      sink->close();
+      GENSAR_INPUT_CHECK(!sink->items_.empty(), "{}: no items", reader.source());
+      GENSAR_INPUT_CHECK(sink->rec_events_ + sink->search_events_ > 0, "{}: no events",
+                         reader.source());
+      json shards = json::array();
+      int first = -1;
+      int64_t bytes = 0;
+      for (int b = 0; b < o.buckets; ++b) {
+        if (sink->bucket_events_[b] == 0) continue;
+        if (first >= 0 && bytes + sink->bucket_bytes_[b] > shard_bytes) {
+          shards.push_back({first, b});
+          first = -1;
+          bytes = 0;
+        }
+        if (first < 0) first = b;
+        bytes += sink->bucket_bytes_[b];
+        if (sink->bucket_bytes_[b] > shard_bytes)
+          GENSAR_WARN(kTag, "bucket {} holds {} MiB, above the shard size; raise --buckets", b,
+                      sink->bucket_bytes_[b] >> 20);
+      }
+      if (first >= 0) shards.push_back({first, o.buckets});
+      plan = {{"shards", shards}};
+      GENSAR_INFO(kTag, "{} items, {} queries, {} rec + {} search events -> {} shards",
+                  sink->items_.size(), sink->queries_.size(), sink->rec_events_,
+                  sink->search_events_, shards.size());
+    } catch (const std::exception& e) {
+      failure = std::current_exception();
+      plan = {{"error", e.what()}};
+    }
+  }
+  plan = json::parse(comm.broadcast(plan.dump(), 0));
+  if (plan.contains("error")) {
+    sink.reset();
+    cleanup();
+    if (failure) std::rethrow_exception(failure);
+    throw Error("ingest failed on rank 0: " + plan["error"].get<std::string>());
+  }
+  const json shards = plan.at("shards");
+  const int num_shards = static_cast<int>(shards.size());
+
+  // Phase 2: every rank builds its share of the shards.
+  bool ok = true;
+  try {
+    for (int s = comm.rank(); s < num_shards; s += comm.size()) {
+      build_shard(tmp, parts, s, shards[s][0].get<int>(), shards[s][1].get<int>(), o.split);
+    }
+  } catch (const std::exception&) {
+    ok = false;
+    failure = std::current_exception();
+  }
+  if (!comm.all_ok(ok)) {
+    sink.reset();
+    cleanup();
+    if (failure) std::rethrow_exception(failure);
+    throw Error("ingest failed on another rank");
+  }
+
+  // Phase 3: rank 0 assembles the dataset and renames it into place.
+  if (comm.rank() == 0) {
+    try {
+      json shard_list = json::array();
+      std::vector<Example> examples[2][3];
+      int32_t first_user = 0;
+      int64_t event_total = 0;
+      for (int s = 0; s < num_shards; ++s) {
+        json meta = json::parse(read_text(fmt::format("{}/shard-{:05d}.json", parts, s)));
+        read_examples(fmt::format("{}/examples-{:05d}.bin", parts, s), first_user, examples);
+        int32_t users = meta.at("users").get<int32_t>();
+        shard_list.push_back({{"file", shard_name(s)},
+                              {"first_user", first_user},
+                              {"users", users},
+                              {"events", meta.at("events")},
+                              {"checksum", meta.at("checksum")}});
+        first_user += users;
+        event_total += meta.at("events").get<int64_t>();
+      }
+      GENSAR_CHECK(event_total == sink->rec_events_ + sink->search_events_,
+                   "shards hold {} events, the source gave {}", event_total,
+                   sink->rec_events_ + sink->search_events_);
+      {
+        StringColumn key, title, description, brand, categories;
+        for (const auto& it : sink->items_) {
+          key.push_back(it.id);
+          title.push_back(it.title);
+          description.push_back(it.description);
+          brand.push_back(it.brand);
+          categories.push_back(it.categories);
+        }
+        h5::File f = h5::File::create(tmp + "/items.h5");
+        f.write_strings("key", key);
+        f.write_strings("title", title);
+        f.write_strings("description", description);
+        f.write_strings("brand", brand);
+        f.write_strings("categories", categories);
+        f.write("popularity", sink->popularity_);
+      }
+      {
+        h5::File f = h5::File::create(tmp + "/queries.h5");
+        f.write_strings("text", sink->queries_);
+      }
+      json split_sizes;
+      {
+        h5::File f = h5::File::create(tmp + "/splits.h5");
+        for (Task task : {Task::kRec, Task::kSearch}) {
+          for (Split split : {Split::kTrain, Split::kValid, Split::kTest}) {
+            const auto& list = examples[static_cast<int>(task)][static_cast<int>(split)];
+            std::vector<int32_t> user(list.size()), index(list.size());
+            for (size_t i = 0; i < list.size(); ++i) {
+              user[i] = list[i].user;
+              index[i] = list[i].event_index;
+            }
+            std::string base = std::string(task_name(task)) + "/" + split_name(split);
+            f.write(base + "/user", user);
+            f.write(base + "/event_index", index);
+            split_sizes[task_name(task)][split_name(split)] = list.size();
+          }
+        }
+      }
+      json manifest = {
+          {"schema_version", kSchemaVersion},
+          {"created_by", "gensar ingest"},
+          {"source", reader.source()},
+          {"config_hash", result.config_hash},
+          {"counts",
+           {{"users", first_user},
+            {"items", sink->items_.size()},
+            {"queries", sink->queries_.size()},
+            {"rec_events", sink->rec_events_},
+            {"search_events", sink->search_events_},
+            {"interactions", sink->rec_events_ + sink->search_events_}}},
+          {"search_events",
+           {{"origin", reader.has_search_events() ? "source" : derive ? "derived-ai2017" : "none"},
+            {"mode", reader.has_search_events() ? "source" : o.search_events},
+            {"fraction", o.search_events == "fraction" ? o.search_fraction : (derive ? 1.0 : 0.0)}}},
+          {"split",
+           {{"protocol", o.split.protocol},
+            {"min_prior_rec", o.split.min_prior_rec},
+            {"min_prior_search", o.split.min_prior_search},
+            {"test_start", o.split.test_start},
+            {"valid_start", o.split.valid_start},
+            {"sizes", split_sizes}}},
+          {"seed", o.seed},
+          {"buckets", o.buckets},
+          {"hash", "xxh64 of the user key, seed 0, modulo buckets; shards are runs of buckets"},
+          {"shards", shard_list},
+          {"files",
+           {{"items.h5", file_checksum(tmp + "/items.h5")},
+            {"queries.h5", file_checksum(tmp + "/queries.h5")},
+            {"splits.h5", file_checksum(tmp + "/splits.h5")}}},
+          {"complete", false}};
+      fs::remove_all(parts);
+      // Candidates read the dataset through Dataset, which needs a manifest.
+      write_manifest(tmp + "/manifest.json", manifest);
+#ifdef GENSAR_HAVE_CANDIDATES
+      if (o.candidates) {
+        CandidateOptions co;
+        co.negatives = o.candidate_negatives;
+        co.seed = o.seed;
+        co.threads = o.threads;
+        write_eval_candidates(tmp, co);
+        manifest["files"]["candidates.h5"] = file_checksum(tmp + "/candidates.h5");
+      }
+#endif
+      manifest["complete"] = true;
+      write_manifest(tmp + "/manifest.json", manifest);
+
+      // Replace any previous output only now, so a failure above leaves it untouched.
+      std::string old = fmt::format("{}.old-{}", out, ::getpid());
+      bool had_old = fs::exists(out);
+      if (had_old) fs::rename(out, old);
+      fs::rename(tmp, out);
+      if (had_old) fs::remove_all(old);
+
+      result.users = first_user;
+      result.items = static_cast<int64_t>(sink->items_.size());
+      result.queries = static_cast<int64_t>(sink->queries_.size());
+      result.rec_events = sink->rec_events_;
+      result.search_events = sink->search_events_;
+      result.shards = num_shards;
+    } catch (const std::exception&) {
+      ok = false;
+      failure = std::current_exception();
+    }
+  }
+  if (!comm.all_ok(ok)) {
+    cleanup();
+    if (failure) std::rethrow_exception(failure);
+    throw Error("ingest failed on rank 0");
+  }
+  // Every rank returns the same figures.
+  json counts = {{"u", result.users}, {"i", result.items}, {"q", result.queries},
+                 {"r", result.rec_events}, {"s", result.search_events}, {"n", num_shards}};
+  counts = json::parse(comm.broadcast(counts.dump(), 0));
+  result.users = counts["u"];
+  result.items = counts["i"];
+  result.queries = counts["q"];
+  result.rec_events = counts["r"];
+  result.search_events = counts["s"];
+  result.shards = counts["n"];
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  GENSAR_INFO(kTag, "wrote {}: {} users, {} items, {} events in {} shards ({:.1f} s)", out,
+              result.users, result.items, result.rec_events + result.search_events, result.shards,
+              result.seconds);
+  return result;
+}
+
+}  // namespace gensar::data
