@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <unordered_map>
 
@@ -55,8 +56,9 @@ class BucketSink : public RawSink {
   BucketSink(const IngestOptions& o, const std::string& parts, bool derive_search,
              std::string source)
       : options_(o), derive_(derive_search), source_(std::move(source)) {
-    size_t per_bucket = static_cast<size_t>(o.memory_budget_mb) * (1 << 20) / 8 / o.buckets;
-    per_bucket = std::clamp<size_t>(per_bucket, 16 << 10, 1 << 20);
+    // Write buffers take at most 1/16 of the budget (and 256 KiB per bucket: more gains nothing).
+    size_t per_bucket = static_cast<size_t>(o.memory_budget_mb) * (1 << 20) / 16 / o.buckets;
+    per_bucket = std::clamp<size_t>(per_bucket, 4 << 10, 256 << 10);
     files_.resize(o.buckets);
     buffers_.resize(o.buckets);
     bucket_bytes_.assign(o.buckets, 0);
@@ -65,8 +67,8 @@ class BucketSink : public RawSink {
       std::string path = bucket_path(parts, b);
       files_[b] = std::fopen(path.c_str(), "wb");
       GENSAR_CHECK(files_[b] != nullptr, "cannot create {}: {}", path, std::strerror(errno));
-      buffers_[b].resize(per_bucket);
-      std::setvbuf(files_[b], buffers_[b].data(), _IOFBF, per_bucket);
+      buffers_[b].reset(new char[per_bucket]);  // uninitialised: no page touched before use
+      std::setvbuf(files_[b], buffers_[b].get(), _IOFBF, per_bucket);
     }
   }
   ~BucketSink() override {
@@ -170,7 +172,7 @@ class BucketSink : public RawSink {
   std::unordered_map<std::string, int32_t> query_index_;
   std::vector<int32_t> item_query_;  // -2 not computed yet, -1 no query words
   std::vector<std::FILE*> files_;
-  std::vector<std::vector<char>> buffers_;
+  std::vector<std::unique_ptr<char[]>> buffers_;
   int64_t events_seen_ = 0;
 };
 
