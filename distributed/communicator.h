@@ -21,6 +21,10 @@ class Work {
  public:
   virtual ~Work() = default;
   virtual void wait() = 0;
+  // Non-blocking: drives progress and says whether the result is in place. Added (with a default)
+  // because MPI has no progress thread here: the gradient reducer polls launched buckets from its
+  // hooks so their all-reduce advances while backward still computes.
+  virtual bool poll() { return false; }
 };
 
 class Communicator {
@@ -52,5 +56,15 @@ class Communicator {
 // The world communicator for this process: MPI when launched by mpirun/srun with more than one
 // rank (or when forced), otherwise single-process. Safe to call repeatedly (returns the same one).
 std::shared_ptr<Communicator> world();
+
+// A communicator of one rank (what world() returns without a launcher); also used by baselines.
+std::shared_ptr<Communicator> single_process_communicator();
+
+// Whether the environment says this process is one of several ranks (OpenMPI, PMIx, Slurm).
+bool launched_with_multiple_ranks();
+
+// Process placement from the launcher: index of this process on its node and ranks on the node.
+int local_rank();
+int local_size();
 
 }  // namespace gensar::dist
