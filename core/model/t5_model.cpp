@@ -1,0 +1,246 @@
+#include "core/model/t5_model.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/common/check.h"
+
+namespace gensar::model {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+// Hugging Face T5's initialisation (std per matrix); norms start at 1. The untied LM head uses
+// d_model^-0.5 rather than HF's 1.0 so that initial logits have unit scale, as the tied head's
+// d_model^-0.5 output scaling gives.
+double init_std(const std::string& name, const T5Config& c) {
+  const double f = c.initializer_factor, d = static_cast<double>(c.d_model);
+  if (name == "shared.weight") return f;
+  if (name == "lm_head.weight") return f / std::sqrt(d);
+  if (ends_with(name, ".q.weight")) return f / std::sqrt(d * c.d_kv);
+  if (ends_with(name, ".k.weight") || ends_with(name, ".v.weight")) return f / std::sqrt(d);
+  if (ends_with(name, ".o.weight")) return f / std::sqrt(static_cast<double>(c.inner_dim()));
+  if (ends_with(name, ".wi.weight") || ends_with(name, ".wi_0.weight") ||
+      ends_with(name, ".wi_1.weight"))
+    return f / std::sqrt(d);
+  if (ends_with(name, ".wo.weight")) return f / std::sqrt(static_cast<double>(c.d_ff));
+  if (ends_with(name, "relative_bias.weight")) return f / std::sqrt(d);
+  return 0.0;  // norms
+}
+
+}  // namespace
+
+int shard_dim_for(const std::string& name) {
+  if (name == "shared.weight" || name == "lm_head.weight") return 0;
+  if (ends_with(name, ".q.weight") || ends_with(name, ".k.weight") ||
+      ends_with(name, ".v.weight") || ends_with(name, ".wi.weight") ||
+      ends_with(name, ".wi_0.weight") || ends_with(name, ".wi_1.weight"))
+    return 0;
+  if (ends_with(name, ".o.weight") || ends_with(name, ".wo.weight") ||
+      ends_with(name, "relative_bias.weight"))
+    return 1;
+  return -1;
+}
+
+torch::Tensor padding_bias(const torch::Tensor& attention_mask) {
+  auto keep = attention_mask.to(torch::kFloat);
+  return ((1.0 - keep) * kMaskBias).unsqueeze(1).unsqueeze(1);
+}
+
+T5ModelImpl::T5ModelImpl(const T5Config& config, dist::CommunicatorPtr tp, uint64_t init_seed)
+    : config_(config), ctx_{std::move(tp)} {
+  config_.validate(ctx_.size());
+  shared = register_module("shared", VocabParallelEmbedding(config_.vocab_size, config_.d_model, ctx_));
+  encoder = register_module("encoder", T5Stack(config_, /*is_decoder=*/false, ctx_));
+  decoder = register_module("decoder", T5Stack(config_, /*is_decoder=*/true, ctx_));
+  if (!config_.tie_word_embeddings) {
+    lm_head = register_module("lm_head", ColumnParallelLinear(config_.d_model, config_.vocab_size, ctx_));
+  }
+  reset_parameters(init_seed);
+}
+
+void T5ModelImpl::reset_parameters(uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  for (auto& item : named_parameters()) {
+    const std::string& name = item.key();
+    torch::Tensor& param = item.value();
+    const double std = init_std(name, config_);
+    if (std == 0.0) {
+      param.fill_(1.0);
+      continue;
+    }
+    const int dim = shard_dim_for(name);
+    std::vector<int64_t> full(param.sizes().begin(), param.sizes().end());
+    if (dim >= 0) full[dim] *= ctx_.size();
+    auto gen = at::detail::createCPUGenerator(seed ^ fnv1a(name));
+    auto values = torch::randn(full, gen, torch::kFloat) * std;
+    if (dim >= 0) values = values.narrow(dim, ctx_.rank() * param.size(dim), param.size(dim));
+    param.copy_(values);
+  }
+}
+
+std::map<std::string, int> T5ModelImpl::shard_dims() const {
+  std::map<std::string, int> out;
+  for (const auto& item : named_parameters()) out[item.key()] = shard_dim_for(item.key());
+  return out;
+}
+
+std::map<std::string, torch::Tensor> T5ModelImpl::full_state_dict() {
+  torch::NoGradGuard no_grad;
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& item : named_parameters()) {
+    const int dim = shard_dim_for(item.key());
+    torch::Tensor value = item.value().detach();
+    if (dim >= 0 && ctx_.size() > 1) value = dist::all_gather_along(value, *ctx_.tp, dim);
+    out[item.key()] = value.clone();
+  }
+  return out;
+}
+
+void T5ModelImpl::load_full_state_dict(const std::map<std::string, torch::Tensor>& full) {
+  torch::NoGradGuard no_grad;
+  for (auto& item : named_parameters()) {
+    auto it = full.find(item.key());
+    GENSAR_CHECK(it != full.end(), "state dict has no parameter '{}'", item.key());
+    torch::Tensor value = it->second.to(torch::kFloat);
+    const int dim = shard_dim_for(item.key());
+    if (dim >= 0) {
+      const int64_t local = item.value().size(dim);
+      GENSAR_CHECK(value.size(dim) == local * ctx_.size(),
+                   "parameter '{}' has {} rows along dim {}, model wants {} x {} TP ranks",
+                   item.key(), value.size(dim), dim, local, ctx_.size());
+      value = value.narrow(dim, ctx_.rank() * local, local);
+    }
+    GENSAR_CHECK(value.sizes() == item.value().sizes(), "parameter '{}' has shape {}, model has {}",
+                 item.key(), c10::str(value.sizes()), c10::str(item.value().sizes()));
+    item.value().copy_(value);
+  }
+}
+
+torch::Tensor T5ModelImpl::encode(const torch::Tensor& input_ids,
+                                  const torch::Tensor& attention_mask) {
+  const bool train = is_training();
+  const int64_t s = input_ids.size(1);
+  auto positions = torch::arange(s, torch::kLong);
+  auto bias = encoder->relative_bias->forward(positions, s) + padding_bias(attention_mask);
+  auto hidden = replicated_dropout(shared->forward(input_ids), config_.dropout_rate, train, rng_);
+  for (size_t i = 0; i < encoder->layers->size(); ++i) {
+    hidden = encoder->block(i)->forward(hidden, bias, torch::Tensor(), torch::Tensor(), train, rng_);
+  }
+  return replicated_dropout(encoder->final_norm->forward(hidden), config_.dropout_rate, train, rng_);
+}
+
+torch::Tensor T5ModelImpl::run_decoder(torch::Tensor hidden, const torch::Tensor& self_bias,
+                                       const torch::Tensor& memory, const torch::Tensor& cross_bias,
+                                       bool train, std::vector<LayerCache>* caches) {
+  hidden = replicated_dropout(hidden, config_.dropout_rate, train, rng_);
+  for (size_t i = 0; i < decoder->layers->size(); ++i) {
+    hidden = decoder->block(i)->forward(hidden, self_bias, memory, cross_bias, train, rng_,
+                                        caches ? &(*caches)[i] : nullptr);
+  }
+  return replicated_dropout(decoder->final_norm->forward(hidden), config_.dropout_rate, train, rng_);
+}
+
+torch::Tensor T5ModelImpl::output_logits(const torch::Tensor& decoder_hidden) {
+  if (config_.tie_word_embeddings) {
+    return shared->logits(decoder_hidden * (1.0 / std::sqrt(static_cast<double>(config_.d_model))));
+  }
+  return lm_head->forward(decoder_hidden);
+}
+
+torch::Tensor T5ModelImpl::decode(const torch::Tensor& encoder_out,
+                                  const torch::Tensor& attention_mask,
+                                  const torch::Tensor& decoder_input_ids) {
+  const int64_t t = decoder_input_ids.size(1);
+  auto positions = torch::arange(t, torch::kLong);
+  auto causal = torch::ones({t, t}, torch::kBool).triu(1);
+  auto self_bias = decoder->relative_bias->forward(positions, t) +
+                   torch::zeros({t, t}).masked_fill(causal, kMaskBias);
+  auto hidden = run_decoder(shared->forward(decoder_input_ids), self_bias, encoder_out,
+                            padding_bias(attention_mask), is_training(), nullptr);
+  return output_logits(hidden);
+}
+
+T5Output T5ModelImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                              const torch::Tensor& decoder_input_ids,
+                              const torch::Tensor& labels) {
+  GENSAR_CHECK(input_ids.dim() == 2 && attention_mask.sizes() == input_ids.sizes(),
+               "input_ids {} and attention_mask {} must both be [B, S]",
+               c10::str(input_ids.sizes()), c10::str(attention_mask.sizes()));
+  GENSAR_CHECK(decoder_input_ids.dim() == 2 && decoder_input_ids.size(0) == input_ids.size(0),
+               "decoder_input_ids {} must be [B, T] with B = {}", c10::str(decoder_input_ids.sizes()),
+               input_ids.size(0));
+  T5Output out;
+  auto encoded = encode(input_ids, attention_mask);
+  out.logits = decode(encoded, attention_mask, decoder_input_ids);
+  if (!labels.defined()) return out;
+  GENSAR_CHECK(labels.sizes() == decoder_input_ids.sizes(), "labels {} must match decoder input {}",
+               c10::str(labels.sizes()), c10::str(decoder_input_ids.sizes()));
+  const int64_t b = labels.size(0), t = labels.size(1);
+  auto token_loss = vocab_parallel_cross_entropy(out.logits.reshape({b * t, -1}),
+                                                 labels.reshape({b * t}), ctx_)
+                        .view({b, t});
+  out.token_count = (labels != -100).sum(1);
+  auto counts = out.token_count.to(torch::kFloat);
+  out.example_loss = token_loss.sum(1) / counts.clamp_min(1.0);
+  out.loss = token_loss.sum() / counts.sum().clamp_min(1.0);
+  return out;
+}
+
+torch::Tensor T5ModelImpl::gather_logits(const torch::Tensor& local_logits) {
+  return dist::gather_from_tp_region(local_logits, ctx_.tp, -1);
+}
+
+std::unique_ptr<T5DecodeState> T5ModelImpl::start_decoding(const torch::Tensor& input_ids,
+                                                           const torch::Tensor& attention_mask) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = is_training();
+  eval();
+  auto state = std::make_unique<T5DecodeState>();
+  state->encoder_out = encode(input_ids, attention_mask);
+  state->cross_bias = padding_bias(attention_mask);
+  state->layers.resize(decoder->layers->size());
+  train(was_training);
+  return state;
+}
+
+torch::Tensor T5ModelImpl::decode_step(T5DecodeState& state, const torch::Tensor& last_tokens) {
+  torch::NoGradGuard no_grad;
+  GENSAR_CHECK(last_tokens.dim() == 1 && last_tokens.size(0) == state.encoder_out.size(0),
+               "decode step got tokens {} for {} rows", c10::str(last_tokens.sizes()),
+               state.encoder_out.size(0));
+  // The new token at position `step` attends to positions 0..step: no causal mask is needed.
+  auto position = torch::full({1}, state.step, torch::kLong);
+  auto self_bias = decoder->relative_bias->forward(position, state.step + 1);
+  auto hidden = run_decoder(shared->forward(last_tokens.unsqueeze(1)), self_bias, state.encoder_out,
+                            state.cross_bias, /*train=*/false, &state.layers);
+  state.step += 1;
+  auto logits = gather_logits(output_logits(hidden)).squeeze(1);
+  return torch::log_softmax(logits, -1);
+}
+
+void T5ModelImpl::reorder(T5DecodeState& state, const torch::Tensor& index) {
+  auto pick = [&](torch::Tensor& t) {
+    if (t.defined()) t = t.index_select(0, index);
+  };
+  pick(state.encoder_out);
+  pick(state.cross_bias);
+  for (auto& layer : state.layers) {
+    pick(layer.self.k);
+    pick(layer.self.v);
+    pick(layer.cross.k);
+    pick(layer.cross.v);
+  }
+}
+
+}  // namespace gensar::model

@@ -1,0 +1,104 @@
+// The T5 encoder-decoder (v1.0 / v1.1 style) with Megatron tensor parallelism.
+//
+// Parameter names (ours; core/model/hf_t5.h maps them to Hugging Face names):
+//   shared.weight                                  [V, D]   vocab-sharded (dim 0)
+//   {encoder,decoder}.layers.{i}.self_attn.{q,k,v}.weight  [H*dk, D] (dim 0), .o.weight [D, H*dk] (dim 1)
+//   decoder.layers.{i}.cross_attn.{q,k,v,o}.weight  as above
+//   {encoder,decoder}.layers.{i}.{self_attn,cross_attn,ffn}_norm.weight  [D] replicated
+//   {encoder,decoder}.layers.{i}.ffn.{wi | wi_0, wi_1}.weight [F, D] (dim 0), .ffn.wo.weight [D, F] (dim 1)
+//   {encoder,decoder}.relative_bias.weight         [32, H]  head-sharded (dim 1)
+//   {encoder,decoder}.final_norm.weight            [D]
+//   lm_head.weight                                 [V, D]   (untied only; dim 0)
+// Initialisation draws each full (unsharded) matrix from a generator seeded by (seed, name) and
+// keeps this rank's shard, so a model is the same whatever the TP size and construction order.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/decoding/seq2seq.h"
+#include "core/model/dropout_rng.h"
+#include "core/model/parallel_layers.h"
+#include "core/model/t5_config.h"
+#include "core/model/t5_layers.h"
+
+namespace gensar::model {
+
+struct T5Output {
+  torch::Tensor logits;        // [B, T, V/tp] this rank's vocabulary shard (full V when tp = 1)
+  torch::Tensor loss;          // scalar: mean cross-entropy over tokens whose label != -100
+  torch::Tensor example_loss;  // [B]: mean cross-entropy over each example's labelled tokens
+  torch::Tensor token_count;   // [B]: labelled tokens per example (int64)
+};
+
+// Incremental decoding state: encoder output, its mask, and per decoder layer the K/V caches.
+struct T5DecodeState : decoding::DecodeState {
+  torch::Tensor encoder_out;  // [N, S, D]
+  torch::Tensor cross_bias;   // [N, 1, 1, S]
+  std::vector<LayerCache> layers;
+  int64_t step = 0;  // positions decoded so far
+};
+
+class T5ModelImpl : public torch::nn::Module {
+ public:
+  explicit T5ModelImpl(const T5Config& config, dist::CommunicatorPtr tp = nullptr,
+                       uint64_t init_seed = 0);
+
+  // Teacher-forced training forward. attention_mask [B, S] (1 = real token); labels [B, T] with
+  // -100 for ignored positions (may be undefined: no loss). Dropout follows is_training().
+  T5Output forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                   const torch::Tensor& decoder_input_ids, const torch::Tensor& labels);
+  torch::Tensor encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask);
+  // Vocab-parallel logits [B, T, V/tp] of a causal decoder pass over decoder_input_ids.
+  torch::Tensor decode(const torch::Tensor& encoder_out, const torch::Tensor& attention_mask,
+                       const torch::Tensor& decoder_input_ids);
+  // All-gathers vocab-parallel logits over TP ranks into [..., V] (collective when tp > 1).
+  torch::Tensor gather_logits(const torch::Tensor& local_logits);
+
+  // Incremental decoding (no gradients, no dropout); collective over TP ranks when tp > 1.
+  std::unique_ptr<T5DecodeState> start_decoding(const torch::Tensor& input_ids,
+                                                const torch::Tensor& attention_mask);
+  torch::Tensor decode_step(T5DecodeState& state, const torch::Tensor& last_tokens);  // [N, V]
+  void reorder(T5DecodeState& state, const torch::Tensor& index);
+
+  // Parameter name -> the dim along which it is sharded over TP ranks, or -1 if replicated.
+  std::map<std::string, int> shard_dims() const;
+  // Full (unsharded) parameters by name; a collective over TP ranks when tp > 1.
+  std::map<std::string, torch::Tensor> full_state_dict();
+  // Copies this rank's shard of each full parameter; every parameter must be present.
+  void load_full_state_dict(const std::map<std::string, torch::Tensor>& full);
+  void reset_parameters(uint64_t seed);
+
+  const T5Config& config() const { return config_; }
+  const ParallelContext& parallel() const { return ctx_; }
+  DropoutRng& dropout_rng() { return rng_; }
+
+  VocabParallelEmbedding shared{nullptr};
+  T5Stack encoder{nullptr}, decoder{nullptr};
+  ColumnParallelLinear lm_head{nullptr};  // untied only
+
+ private:
+  torch::Tensor run_decoder(torch::Tensor hidden, const torch::Tensor& self_bias,
+                            const torch::Tensor& memory, const torch::Tensor& cross_bias,
+                            bool train, std::vector<LayerCache>* caches);
+  torch::Tensor output_logits(const torch::Tensor& decoder_hidden);
+
+  T5Config config_;
+  ParallelContext ctx_;
+  DropoutRng rng_;
+};
+TORCH_MODULE(T5Model);
+
+// Shard dim of a parameter by its name (see the table above); -1 = replicated.
+int shard_dim_for(const std::string& name);
+
+// Padding mask [B, S] (1 = real) -> additive attention bias [B, 1, 1, S].
+torch::Tensor padding_bias(const torch::Tensor& attention_mask);
+
+}  // namespace gensar::model
