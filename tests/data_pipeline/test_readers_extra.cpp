@@ -363,6 +363,35 @@ TEST(SyntheticReader, HasTheClaimedStatistics) {
   for (int c = 0; c < o.clusters; ++c) EXPECT_GE(topics_of_cluster[c].size(), static_cast<size_t>(o.topics * 7 / 10));
 }
 
+// Topic preferences drift: the topics of a user's early and late clicks overlap less with drift.
+TEST(SyntheticReader, PreferencesDriftOverTime) {
+  auto early_late_overlap = [](double drift) {
+    SyntheticOptions o = small_world();
+    o.users = 600;
+    o.events_per_user = 40;
+    o.popular_share = 0;
+    o.drift = drift;
+    const auto truth = synthetic_item_truth(o);
+    CollectSink sink;
+    make_synthetic_reader(o)->read(sink);
+    std::map<std::string, std::vector<int>> topics;
+    for (const auto& e : sink.events) topics[e.user].push_back(truth[parse_index(e.item)].topic);
+    double overlap = 0;
+    for (const auto& [user, seq] : topics) {
+      const size_t third = seq.size() / 3;
+      std::set<int> early(seq.begin(), seq.begin() + third);
+      int shared = 0;
+      for (size_t k = seq.size() - third; k < seq.size(); ++k) shared += early.count(seq[k]) > 0;
+      overlap += static_cast<double>(shared) / std::max<size_t>(1, third);
+    }
+    return overlap / topics.size();
+  };
+  const double stable = early_late_overlap(0.0), drifting = early_late_overlap(0.08);
+  std::printf("synthetic: late clicks in an early topic: %.2f without drift, %.2f with drift 0.08\n", stable, drifting);
+  EXPECT_GT(stable, 0.85);  // rarely-used third topic may be missing early
+  EXPECT_LT(drifting, stable - 0.15);
+}
+
 TEST(SyntheticReader, RejectsBadOptions) {
   SyntheticOptions o = small_world();
   o.items = 0;
