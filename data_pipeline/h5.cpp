@@ -89,6 +89,32 @@ void File::write_raw(const std::string& name, hid_t type, const void* data, size
   }
 }
 
+void File::create_i32(const std::string& name, size_t n) {
+  ensure_parents(name);
+  hsize_t dims[1] = {static_cast<hsize_t>(n)};
+  Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);
+  Handle dcpl = untimed(H5P_DATASET_CREATE);
+  // Allocate at creation so the file layout does not depend on how the slabs arrive.
+  H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+  Handle ds(H5Dcreate2(file_.get(), name.c_str(), H5T_NATIVE_INT32, space.get(), H5P_DEFAULT,
+                       dcpl.get(), H5P_DEFAULT),
+            H5Dclose);
+  GENSAR_CHECK(ds.valid(), "{}: cannot create dataset {}", path_, name);
+}
+
+void File::write_slab(const std::string& name, size_t offset, const std::vector<int32_t>& v) {
+  if (v.empty()) return;
+  Handle ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  GENSAR_CHECK(ds.valid(), "{}: missing dataset {}", path_, name);
+  Handle file_space(H5Dget_space(ds.get()), H5Sclose);
+  hsize_t start[1] = {static_cast<hsize_t>(offset)}, count[1] = {static_cast<hsize_t>(v.size())};
+  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+  Handle mem_space(H5Screate_simple(1, count, nullptr), H5Sclose);
+  GENSAR_CHECK(H5Dwrite(ds.get(), H5T_NATIVE_INT32, mem_space.get(), file_space.get(), H5P_DEFAULT,
+                        v.data()) >= 0,
+               "{}: cannot write {} values at {} of {} (disk full?)", path_, v.size(), offset, name);
+}
+
 int64_t File::length(const std::string& name) const {
   Handle ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
   GENSAR_INPUT_CHECK(ds.valid(), "{}: missing dataset '{}'", path_, name);

@@ -47,6 +47,10 @@ class File {
   void write(const std::string& name, const std::vector<float>& v);
   void write_strings(const std::string& group, const StringColumn& column);  // group/offsets, group/bytes
 
+  // Fixed-size int32 datasets filled piece by piece (bounded memory for big columns).
+  void create_i32(const std::string& name, size_t n);
+  void write_slab(const std::string& name, size_t offset, const std::vector<int32_t>& v);
+
   std::vector<int64_t> read_i64(const std::string& name) const;
   std::vector<int32_t> read_i32(const std::string& name) const;
   std::vector<uint8_t> read_u8(const std::string& name) const;

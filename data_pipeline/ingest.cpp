@@ -301,8 +301,12 @@ ShardMeta build_shard(const std::string& tmp, const std::string& parts, int shar
   }
   write_examples(fmt::format("{}/examples-{:05d}.bin", parts, shard), examples);
   ShardMeta meta{num_users, static_cast<int64_t>(n), file_checksum(file)};
+  json counts = json::array();
+  for (auto& task : examples)
+    for (auto& list : task) counts.push_back(list.size());
   std::ofstream(fmt::format("{}/shard-{:05d}.json", parts, shard))
-      << json{{"users", meta.users}, {"events", meta.events}, {"checksum", meta.checksum}}.dump();
+      << json{{"users", meta.users}, {"events", meta.events}, {"checksum", meta.checksum},
+              {"examples", counts}}.dump();
   return meta;
 }
 
@@ -497,25 +501,62 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
   // Phase 3: rank 0 assembles the dataset and renames it into place.
   if (comm.rank() == 0) {
     try {
+      // Shard metadata first: user offsets and example counts; then splits.h5 is filled one
+      // shard at a time (examples can outnumber what the budget holds on big logs).
       json shard_list = json::array();
-      std::vector<Example> examples[2][3];
+      std::vector<int32_t> first_users;
+      size_t totals[6] = {0, 0, 0, 0, 0, 0};
       int32_t first_user = 0;
       int64_t event_total = 0;
       for (int s = 0; s < num_shards; ++s) {
         json meta = json::parse(read_text(fmt::format("{}/shard-{:05d}.json", parts, s)));
-        read_examples(fmt::format("{}/examples-{:05d}.bin", parts, s), first_user, examples);
         int32_t users = meta.at("users").get<int32_t>();
         shard_list.push_back({{"file", shard_name(s)},
                               {"first_user", first_user},
                               {"users", users},
                               {"events", meta.at("events")},
                               {"checksum", meta.at("checksum")}});
+        for (int k = 0; k < 6; ++k) totals[k] += meta.at("examples")[k].get<size_t>();
+        first_users.push_back(first_user);
         first_user += users;
         event_total += meta.at("events").get<int64_t>();
       }
       GENSAR_CHECK(event_total == sink->rec_events_ + sink->search_events_,
                    "shards hold {} events, the source gave {}", event_total,
                    sink->rec_events_ + sink->search_events_);
+      json split_sizes;
+      {
+        h5::File f = h5::File::create(tmp + "/splits.h5");
+        auto base = [](int k) {
+          return std::string(task_name(static_cast<Task>(k / 3))) + "/" +
+                 split_name(static_cast<Split>(k % 3));
+        };
+        for (int k = 0; k < 6; ++k) {
+          f.create_i32(base(k) + "/user", totals[k]);
+          f.create_i32(base(k) + "/event_index", totals[k]);
+          split_sizes[task_name(static_cast<Task>(k / 3))][split_name(static_cast<Split>(k % 3))] =
+              totals[k];
+        }
+        size_t written[6] = {0, 0, 0, 0, 0, 0};
+        for (int s = 0; s < num_shards; ++s) {
+          std::vector<Example> examples[2][3];
+          read_examples(fmt::format("{}/examples-{:05d}.bin", parts, s), first_users[s], examples);
+          for (int k = 0; k < 6; ++k) {
+            const auto& list = examples[k / 3][k % 3];
+            std::vector<int32_t> user(list.size()), index(list.size());
+            for (size_t i = 0; i < list.size(); ++i) {
+              user[i] = list[i].user;
+              index[i] = list[i].event_index;
+            }
+            f.write_slab(base(k) + "/user", written[k], user);
+            f.write_slab(base(k) + "/event_index", written[k], index);
+            written[k] += list.size();
+          }
+        }
+        for (int k = 0; k < 6; ++k)
+          GENSAR_CHECK(written[k] == totals[k], "{}: wrote {} examples, shards announced {}", base(k),
+                       written[k], totals[k]);
+      }
       {
         StringColumn key, title, description, brand, categories;
         for (const auto& it : sink->items_) {
@@ -536,24 +577,6 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
       {
         h5::File f = h5::File::create(tmp + "/queries.h5");
         f.write_strings("text", sink->queries_);
-      }
-      json split_sizes;
-      {
-        h5::File f = h5::File::create(tmp + "/splits.h5");
-        for (Task task : {Task::kRec, Task::kSearch}) {
-          for (Split split : {Split::kTrain, Split::kValid, Split::kTest}) {
-            const auto& list = examples[static_cast<int>(task)][static_cast<int>(split)];
-            std::vector<int32_t> user(list.size()), index(list.size());
-            for (size_t i = 0; i < list.size(); ++i) {
-              user[i] = list[i].user;
-              index[i] = list[i].event_index;
-            }
-            std::string base = std::string(task_name(task)) + "/" + split_name(split);
-            f.write(base + "/user", user);
-            f.write(base + "/event_index", index);
-            split_sizes[task_name(task)][split_name(split)] = list.size();
-          }
-        }
       }
       json manifest = {
           {"schema_version", kSchemaVersion},

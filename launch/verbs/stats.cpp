@@ -1,0 +1,34 @@
+// gensar stats DIR [--json]: counts, split sizes and sequence-length percentiles of a dataset.
+#include <cstdio>
+
+#include "data_pipeline/dataset.h"
+#include "data_pipeline/stats.h"
+#include "launch/verbs.h"
+
+namespace gensar::launch {
+namespace {
+
+int run_stats(const po::variables_map& vm) {
+  data::Dataset dataset(vm["dataset"].as<std::string>());
+  auto stats = data::dataset_stats(dataset);
+  if (vm["json"].as<bool>()) {
+    std::printf("%s\n", stats.dump(2).c_str());
+  } else {
+    std::printf("%s", data::format_stats(stats).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Verb verb_stats() {
+  return Verb{"stats", "figures of a dataset directory (counts, splits, sequence lengths)",
+              [](po::options_description& d) {
+                d.add_options()("dataset", po::value<std::string>()->required(),
+                                "dataset directory (also positional)")
+                    ("json", po::bool_switch(), "print JSON");
+              },
+              {"dataset"}, run_stats};
+}
+
+}  // namespace gensar::launch
