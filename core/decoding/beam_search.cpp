@@ -45,13 +45,35 @@ torch::Tensor long_tensor(const std::vector<int64_t>& values, const torch::Devic
   return torch::tensor(values, torch::kLong).to(device);
 }
 
+// One decoding step; returns the log-probs [N, V] where the scorer left them (CPU or GPU).
 torch::Tensor step_log_probs(Seq2SeqScorer& scorer, DecodeState& state,
                              const std::vector<int64_t>& last, const torch::Device& device) {
   torch::Tensor logp = scorer.step(state, long_tensor(last, device));
-  GENSAR_CHECK(logp.dim() == 2 && logp.size(0) == static_cast<int64_t>(last.size()),
-               "scorer.step returned a {}-dim tensor with {} rows for {} rows", logp.dim(),
-               logp.dim() > 0 ? logp.size(0) : 0, last.size());
-  return logp.to(torch::kCPU, torch::kFloat).contiguous();
+  GENSAR_CHECK(logp.dim() == 2 && logp.size(0) == static_cast<int64_t>(last.size()) &&
+                   logp.size(1) == scorer.vocab_size(),
+               "scorer.step returned a {}-dim tensor ({} x {}) for {} rows and vocabulary {}",
+               logp.dim(), logp.dim() > 0 ? logp.size(0) : 0, logp.dim() > 1 ? logp.size(1) : 0,
+               last.size(), scorer.vocab_size());
+  return logp;
+}
+
+// Log-probs at flat positions row * V + token, copied to the host: only the candidates' values
+// leave the device, not the whole [N, V] matrix.
+std::vector<float> gather_log_probs(const torch::Tensor& logp, const std::vector<int64_t>& flat) {
+  std::vector<float> out(flat.size());
+  if (flat.empty()) return out;
+  torch::Tensor values = logp.reshape(-1)
+                             .index_select(0, long_tensor(flat, logp.device()))
+                             .to(torch::kCPU, torch::kFloat)
+                             .contiguous();
+  std::copy(values.data_ptr<float>(), values.data_ptr<float>() + values.numel(), out.begin());
+  return out;
+}
+
+// Log-probs of one token for every row (forced tokens, end token).
+std::vector<float> column_log_probs(const torch::Tensor& logp, int64_t token) {
+  torch::Tensor col = logp.select(1, token).to(torch::kCPU, torch::kFloat).contiguous();
+  return std::vector<float>(col.data_ptr<float>(), col.data_ptr<float>() + col.numel());
 }
 
 }  // namespace
@@ -89,7 +111,9 @@ BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_i
                "{} tries for {} cases (need 1 shared or 1 per case)", tries.size(), num_cases);
   GENSAR_CHECK(!options.constrained || !tries.empty(), "constrained beam search needs a trie");
   for (const PrefixTrie* t : tries) GENSAR_CHECK(t != nullptr, "null trie");
-  const int64_t id_length = options.id_length > 0 ? options.id_length : tries.at(0)->id_length();
+  GENSAR_CHECK(options.id_length > 0 || !tries.empty(),
+               "beam search needs a trie or options.id_length");
+  const int64_t id_length = options.id_length > 0 ? options.id_length : tries[0]->id_length();
   for (const PrefixTrie* t : tries) {
     GENSAR_CHECK(t->id_length() == id_length, "trie id length {} differs from {}",
                  t->id_length(), id_length);
@@ -113,27 +137,25 @@ BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_i
   for (int64_t forced : options.forced_prefix) {
     GENSAR_CHECK(forced >= 0 && forced < vocab, "forced token {} outside vocabulary {}", forced,
                  vocab);
-    torch::Tensor logp = step_log_probs(scorer, *state, last, device);
-    const float* lp = logp.data_ptr<float>();
-    for (int64_t b = 0; b < num_cases; ++b) rows[b].score += lp[b * vocab + forced];
+    const std::vector<float> lp = column_log_probs(step_log_probs(scorer, *state, last, device), forced);
+    for (int64_t b = 0; b < num_cases; ++b) rows[b].score += lp[b];
     std::fill(last.begin(), last.end(), forced);
   }
 
   std::vector<Candidate> candidates;
+  std::vector<int64_t> case_begin(num_cases + 1);  // candidates of case b: [case_begin[b], [b+1])
+  std::vector<int64_t> flat;                      // row * V + token of each candidate
   for (int64_t t = 0; t < id_length; ++t) {
     const int64_t rows_per_case = t == 0 ? 1 : k;
     torch::Tensor logp = step_log_probs(scorer, *state, last, device);
-    GENSAR_CHECK(logp.size(1) == vocab, "scorer returned {} log-probs, vocab is {}", logp.size(1),
-                 vocab);
-    const float* lp = logp.data_ptr<float>();
     // Unconstrained: per row, every token scoring at least the row's K-th best can make the
-    // case's top K; taking all ties keeps the choice deterministic.
-    torch::Tensor open_tokens;
+    // case's top K; taking all ties keeps the choice deterministic. Computed where logp lives.
     std::vector<int64_t> open_offsets;
+    torch::Tensor open_tokens;
     if (!options.constrained) {
       const int64_t kk = std::min(k, vocab);
       torch::Tensor threshold = std::get<0>(logp.topk(kk, 1)).select(1, kk - 1).unsqueeze(1);
-      torch::Tensor hits = (logp >= threshold).nonzero().contiguous();  // [M, 2], row-major order
+      torch::Tensor hits = (logp >= threshold).nonzero().to(torch::kCPU).contiguous();  // [M, 2]
       open_tokens = hits.select(1, 1).contiguous();
       torch::Tensor counts = torch::bincount(hits.select(1, 0), {}, logp.size(0));
       open_offsets.assign(1, 0);
@@ -141,37 +163,49 @@ BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_i
       for (int64_t r = 0; r < logp.size(0); ++r) open_offsets.push_back(open_offsets.back() + c[r]);
     }
 
-    std::vector<Beam> next(num_cases * k);
-    std::vector<int64_t> parents(num_cases * k);
-    std::vector<int64_t> next_last(num_cases * k, 0);
+    // Candidates of every case (their scores come after one gather).
+    candidates.clear();
+    flat.clear();
     for (int64_t b = 0; b < num_cases; ++b) {
+      case_begin[b] = static_cast<int64_t>(candidates.size());
       const PrefixTrie* trie = trie_of(b);
-      candidates.clear();
       for (int64_t r = b * rows_per_case; r < (b + 1) * rows_per_case; ++r) {
         const Beam& beam = rows[r];
         if (!beam.alive()) continue;
-        const float* row_lp = lp + r * vocab;
         if (options.constrained) {
           auto [first, end] = trie->children(beam.node);
           for (int64_t c = first; c < end; ++c) {
             const int64_t tok = trie->token(c);
             GENSAR_CHECK(tok < vocab, "trie token {} outside vocabulary {}", tok, vocab);
-            candidates.push_back({beam.score + row_lp[tok], r, tok, c});
+            candidates.push_back({beam.score, r, tok, c});
+            flat.push_back(r * vocab + tok);
           }
         } else {
           const int64_t* toks = open_tokens.data_ptr<int64_t>();
           for (int64_t j = open_offsets[r]; j < open_offsets[r + 1]; ++j) {
-            candidates.push_back({beam.score + row_lp[toks[j]], r, toks[j], -1});
+            candidates.push_back({beam.score, r, toks[j], -1});
+            flat.push_back(r * vocab + toks[j]);
           }
         }
       }
-      const int64_t keep = std::min<int64_t>(k, candidates.size());
+    }
+    case_begin[num_cases] = static_cast<int64_t>(candidates.size());
+    const std::vector<float> values = gather_log_probs(logp, flat);
+    for (size_t j = 0; j < candidates.size(); ++j) candidates[j].score += values[j];
+
+    std::vector<Beam> next(num_cases * k);
+    std::vector<int64_t> parents(num_cases * k);
+    std::vector<int64_t> next_last(num_cases * k, 0);
+    for (int64_t b = 0; b < num_cases; ++b) {
+      auto cand_begin = candidates.begin() + case_begin[b];
+      auto cand_end = candidates.begin() + case_begin[b + 1];
+      const int64_t keep = std::min<int64_t>(k, cand_end - cand_begin);
       CandidateOrder order{&rows, options.constrained};
-      std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(), order);
+      std::partial_sort(cand_begin, cand_begin + keep, cand_end, order);
       for (int64_t j = 0; j < k; ++j) {
         const int64_t slot = b * k + j;
         if (j < keep) {
-          const Candidate& c = candidates[j];
+          const Candidate& c = cand_begin[j];
           parents[slot] = c.parent;
           next[slot].score = c.score;
           next[slot].node = c.node;
@@ -191,10 +225,10 @@ BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_i
   if (options.end_token >= 0) {
     GENSAR_CHECK(options.end_token < vocab, "end token {} outside vocabulary {}", options.end_token,
                  vocab);
-    torch::Tensor logp = step_log_probs(scorer, *state, last, device);
-    const float* lp = logp.data_ptr<float>();
+    const std::vector<float> lp =
+        column_log_probs(step_log_probs(scorer, *state, last, device), options.end_token);
     for (size_t r = 0; r < rows.size(); ++r) {
-      if (rows[r].alive()) rows[r].score += lp[r * vocab + options.end_token];
+      if (rows[r].alive()) rows[r].score += lp[r];
     }
   }
 
@@ -262,13 +296,15 @@ std::vector<std::vector<double>> score_sequences(
   std::vector<int64_t> last(n, scorer.decoder_start_token());
   auto feed = [&](auto&& token_of_row) {
     torch::Tensor logp = step_log_probs(scorer, *state, last, device);
-    const float* lp = logp.data_ptr<float>();
+    std::vector<int64_t> flat(n);
     for (int64_t r = 0; r < n; ++r) {
       const int64_t tok = token_of_row(r);
       GENSAR_CHECK(tok >= 0 && tok < vocab, "token {} outside vocabulary {}", tok, vocab);
-      total[r] += lp[r * vocab + tok];
+      flat[r] = r * vocab + tok;
       last[r] = tok;
     }
+    const std::vector<float> values = gather_log_probs(logp, flat);
+    for (int64_t r = 0; r < n; ++r) total[r] += values[r];
   };
   for (int64_t forced : forced_prefix) feed([&](int64_t) { return forced; });
   for (int64_t t = 0; t < length; ++t) feed([&](int64_t r) { return (*row_seq[r])[t]; });

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <ostream>
 
@@ -83,6 +85,25 @@ std::vector<CaseRecord> read_case_records(const std::string& path) {
     records.push_back(std::move(r));
   }
   return records;
+}
+
+std::vector<CaseRecord> read_run_case_records(const std::string& path) {
+  namespace fs = std::filesystem;
+  GENSAR_INPUT_CHECK(fs::exists(path), "per-case results {} do not exist", path);
+  if (!fs::is_directory(path)) return read_case_records(path);
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(path)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".jsonl")
+      files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  GENSAR_INPUT_CHECK(!files.empty(), "no per-case *.jsonl files in {}", path);
+  std::vector<CaseRecord> all;
+  for (const std::string& f : files) {
+    std::vector<CaseRecord> part = read_case_records(f);
+    all.insert(all.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+  }
+  return all;
 }
 
 }  // namespace gensar::decoding

@@ -34,5 +34,8 @@ void write_case_records(std::ostream& out, const std::vector<CaseRecord>& record
 void write_case_records(const std::string& path, const std::vector<CaseRecord>& records);
 // Reads a JSONL file; errors name the file, line and field.
 std::vector<CaseRecord> read_case_records(const std::string& path);
+// A run's per-case results: `path` is one JSONL file, or a directory whose *.jsonl files are read
+// in name order and concatenated.
+std::vector<CaseRecord> read_run_case_records(const std::string& path);
 
 }  // namespace gensar::decoding

@@ -1,6 +1,8 @@
 #include "core/decoding/significance.h"
 
 #include <boost/math/distributions/students_t.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -135,6 +137,49 @@ RunComparison compare_runs(const std::vector<CaseRecord>& a, const std::vector<C
     }
   }
   return out;
+}
+
+std::string comparison_table(const RunComparison& cmp, const std::string& name_a,
+                             const std::string& name_b) {
+  std::string out = fmt::format(
+      "A: {}\nB: {}\npaired cases {} (only in A {}, only in B {}); differences are B - A\n",
+      name_a, name_b, cmp.paired, cmp.only_in_a, cmp.only_in_b);
+  out += fmt::format("{:<28} {:>7} {:>8} {:>8} {:>9}  {:<21} {:>9} {:>9}\n", "metric", "n", "A", "B",
+                     "B-A", "95% bootstrap CI", "t-test p", "rand. p");
+  for (const PairedTest& t : cmp.tests) {
+    out += fmt::format("{:<28} {:>7} {:>8.4f} {:>8.4f} {:>+9.4f}  [{:>+8.4f}, {:>+8.4f}] {:>9.2g} {:>9.2g}\n",
+                       t.metric, t.n, t.mean_a, t.mean_b, t.mean_diff, t.ci_low, t.ci_high,
+                       t.t_p_value, t.randomisation_p_value);
+  }
+  return out;
+}
+
+std::string comparison_json(const RunComparison& cmp, const std::string& name_a,
+                            const std::string& name_b, int64_t resamples) {
+  nlohmann::ordered_json out;
+  out["run_a"] = name_a;
+  out["run_b"] = name_b;
+  out["paired"] = cmp.paired;
+  out["only_in_a"] = cmp.only_in_a;
+  out["only_in_b"] = cmp.only_in_b;
+  out["resamples"] = resamples;
+  out["tests"] = nlohmann::ordered_json::array();
+  for (const PairedTest& t : cmp.tests) {
+    nlohmann::ordered_json row;
+    row["metric"] = t.metric;
+    row["n"] = t.n;
+    row["mean_a"] = t.mean_a;
+    row["mean_b"] = t.mean_b;
+    row["mean_diff"] = t.mean_diff;
+    // JSON has no infinity: a constant nonzero difference gives t = +-inf, written as null.
+    row["t"] = std::isfinite(t.t_statistic) ? nlohmann::ordered_json(t.t_statistic) : nullptr;
+    row["t_p"] = t.t_p_value;
+    row["randomisation_p"] = t.randomisation_p_value;
+    row["ci_low"] = t.ci_low;
+    row["ci_high"] = t.ci_high;
+    out["tests"].push_back(std::move(row));
+  }
+  return out.dump(2);
 }
 
 }  // namespace gensar::decoding

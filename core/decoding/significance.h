@@ -36,4 +36,10 @@ struct RunComparison {
 RunComparison compare_runs(const std::vector<CaseRecord>& a, const std::vector<CaseRecord>& b,
                            int64_t resamples, uint64_t seed);
 
+// Renderings used by `gensar compare`: an aligned text table (differences are B - A) and JSON.
+std::string comparison_table(const RunComparison& cmp, const std::string& name_a,
+                             const std::string& name_b);
+std::string comparison_json(const RunComparison& cmp, const std::string& name_a,
+                            const std::string& name_b, int64_t resamples);
+
 }  // namespace gensar::decoding

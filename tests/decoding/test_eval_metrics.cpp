@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -90,6 +91,19 @@ TEST(CaseRecords, JsonlRoundTripAndErrors) {
         << e.what();
   }
   std::remove(path.c_str());
+
+  // A run directory: its *.jsonl files are read in name order, other files ignored.
+  const std::string dir = ::testing::TempDir() + "/gensar_run_dir";
+  std::filesystem::create_directories(dir);
+  write_case_records(dir + "/b_search.jsonl", {records[1]});
+  write_case_records(dir + "/a_rec.jsonl", {records[0]});
+  { std::ofstream(dir + "/notes.txt") << "not a record\n"; }
+  std::vector<CaseRecord> run = read_run_case_records(dir);
+  ASSERT_EQ(run.size(), 2u);
+  EXPECT_EQ(run[0].case_id, "u1");
+  EXPECT_EQ(run[1].case_id, "u2");
+  std::filesystem::remove_all(dir);
+  EXPECT_THROW(read_run_case_records(dir), InputError);
 }
 
 TEST(Significance, PairedTestOnConstructedDifferences) {
@@ -143,6 +157,13 @@ TEST(Significance, CompareRunsPairsCasesByKey) {
     if (t.metric == "full/rec.ndcg@5") EXPECT_DOUBLE_EQ(t.mean_diff, 0.5);
     if (t.metric == "full/rec.hr@5") EXPECT_DOUBLE_EQ(t.mean_diff, 0.0);
   }
+  const std::string table = comparison_table(cmp, "runA", "runB");
+  EXPECT_NE(table.find("paired cases 6 (only in A 1, only in B 0)"), std::string::npos) << table;
+  EXPECT_NE(table.find("full/rec.ndcg@5"), std::string::npos) << table;
+  const std::string json = comparison_json(cmp, "runA", "runB", 500);
+  EXPECT_NE(json.find("\"metric\": \"full/rec.hr@1\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"t\": null"), std::string::npos) << json;  // infinite t for hr@1
+
   b[0].target = 99;  // a different split: refuse to compare
   EXPECT_THROW(compare_runs(a, b, 10, 7), InputError);
 }
