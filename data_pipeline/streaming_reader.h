@@ -48,8 +48,17 @@ template <typename T>
 class StreamingReader {
  public:
   using Builder = std::function<T(const std::vector<int64_t>& sample_indices)>;
+  // For builders whose randomness depends on the epoch (e.g. negatives drawn per (epoch, sample)):
+  // `epoch` is the epoch of the batch's first position.
+  using EpochBuilder = std::function<T(const std::vector<int64_t>& sample_indices, int64_t epoch)>;
 
   StreamingReader(SampleOrder order, RankSlice slice, Builder builder, ReaderOptions options = {})
+      : StreamingReader(std::move(order), slice,
+                        EpochBuilder([b = std::move(builder)](const std::vector<int64_t>& s,
+                                                              int64_t) { return b(s); }),
+                        options) {}
+
+  StreamingReader(SampleOrder order, RankSlice slice, EpochBuilder builder, ReaderOptions options = {})
       : order_(std::move(order)), slice_(slice), builder_(std::move(builder)), options_(options),
         next_consumed_(options.consumed_samples) {
     slice_.validate();
@@ -109,7 +118,7 @@ class StreamingReader {
     out.samples = rank_batch(order_, slice_, consumed);
     out.epoch = order_.epoch_of(consumed);
     out.consumed_after = consumed + slice_.global_batch_size;
-    out.batch = builder_(out.samples);
+    out.batch = builder_(out.samples, out.epoch);
     return out;
   }
 
@@ -146,7 +155,7 @@ class StreamingReader {
 
   const SampleOrder order_;
   const RankSlice slice_;
-  const Builder builder_;
+  const EpochBuilder builder_;
   const ReaderOptions options_;
   int64_t next_consumed_;  // synchronous mode only
 
