@@ -27,8 +27,14 @@ class Collectives : public ::testing::Test {
 };
 
 TEST_F(Collectives, WorldMatchesLauncher) {
-  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
-  int expected = size ? std::atoi(size) : 1;
+  // mpirun exports OMPI_COMM_WORLD_SIZE; srun --mpi=pmix exports SLURM_STEP_NUM_TASKS.
+  int expected = 1;
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS"}) {
+    if (const char* v = std::getenv(name)) {
+      expected = std::atoi(v);
+      break;
+    }
+  }
   EXPECT_EQ(comm->size(), expected);
   EXPECT_EQ(comm->backend(), expected > 1 ? "mpi" : "single");
   EXPECT_EQ(world().get(), comm.get());  // one instance
