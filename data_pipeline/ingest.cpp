@@ -127,9 +127,12 @@ class BucketSink : public RawSink {
 
  private:
   int32_t query_id(const std::string& text) {
-    auto [it, inserted] = query_index_.emplace(text, static_cast<int32_t>(queries_.size()));
-    if (inserted) queries_.push_back(text);
-    return it->second;
+    auto it = query_index_.find(text);  // (emplace would allocate a node for every lookup)
+    if (it != query_index_.end()) return it->second;
+    int32_t id = static_cast<int32_t>(queries_.size());
+    query_index_.emplace(text, id);
+    queries_.push_back(text);
+    return id;
   }
   int32_t derived_query(int32_t item) {
     if (item_query_[item] == -2) {
@@ -150,15 +153,18 @@ class BucketSink : public RawSink {
     int b = static_cast<int>(xxh64(user) % static_cast<uint64_t>(options_.buckets));
     std::FILE* f = files_[b];
     uint32_t len = static_cast<uint32_t>(user.size());
-    char fixed[kFixedBytes];
+    // One record, one unlocked write (the sink is single-threaded).
+    record_.resize(4 + len + kFixedBytes);
+    char* r = record_.data();
+    std::memcpy(r, &len, 4);
+    std::memcpy(r + 4, user.data(), len);
+    char* fixed = r + 4 + len;
     std::memcpy(fixed, &p.item, 4);
     std::memcpy(fixed + 4, &p.timestamp, 8);
     std::memcpy(fixed + 12, &p.position, 8);
     std::memcpy(fixed + 20, &p.kind, 1);
     std::memcpy(fixed + 21, &p.query, 4);
-    bool ok = std::fwrite(&len, 4, 1, f) == 1 &&
-              (len == 0 || std::fwrite(user.data(), len, 1, f) == 1) &&
-              std::fwrite(fixed, kFixedBytes, 1, f) == 1;
+    bool ok = fwrite_unlocked(r, record_.size(), 1, f) == 1;
     GENSAR_CHECK(ok, "writing bucket {} failed (disk full?)", b);
     bucket_bytes_[b] += 4 + len + kFixedBytes;
     ++bucket_events_[b];
@@ -174,6 +180,7 @@ class BucketSink : public RawSink {
   std::vector<std::FILE*> files_;
   std::vector<std::unique_ptr<char[]>> buffers_;
   int64_t events_seen_ = 0;
+  std::string record_;
 };
 
 // ---- Phase 2: one shard (any rank) --------------------------------------------------------------

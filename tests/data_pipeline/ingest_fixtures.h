@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "data_pipeline/ingest.h"
 #include "data_pipeline/readers/reader_factory.h"
@@ -18,11 +19,25 @@ namespace gensar::data::testing {
 
 namespace fs = std::filesystem;
 
+// Directories made by fresh_dir, removed when the test binary exits.
+struct TempDirs {
+  std::vector<fs::path> dirs;
+  ~TempDirs() {
+    std::error_code ec;
+    for (const auto& d : dirs) fs::remove_all(d, ec);
+  }
+};
+inline TempDirs& temp_dirs() {
+  static TempDirs dirs;
+  return dirs;
+}
+
 inline std::string fresh_dir(const std::string& name) {
   fs::path dir = fs::path(::testing::TempDir()) /
                  ("gensar-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
+  temp_dirs().dirs.push_back(dir);
   return dir.string();
 }
 
