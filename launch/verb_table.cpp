@@ -5,7 +5,6 @@ namespace gensar::launch {
 const std::vector<Verb>& all_verbs() {
   static const std::vector<Verb> verbs = {
       verb_info(),
-      verb_index(),
       verb_ingest(),
       verb_stats(),
       verb_compare(),

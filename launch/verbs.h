@@ -7,7 +7,6 @@
 namespace gensar::launch {
 
 Verb verb_info();
-Verb verb_index();
 Verb verb_ingest();
 Verb verb_stats();
 Verb verb_compare();
