@@ -2,6 +2,7 @@
 // parameters, no_sync accumulation, parameter broadcast and the replica check. NP 2 and NP 4.
 #include "distributed/communicator.h"
 #include "distributed/gradient_reducer.h"
+#include "distributed/process_mesh.h"
 #include "distributed/watchdog.h"
 
 #include <gtest/gtest.h>
@@ -192,6 +193,33 @@ TEST_F(Reducer, SecondBackwardWithoutFinishIsAnError) {
   EXPECT_THROW(loss.backward(), std::exception);
   // The reducer is still usable after completing the step.
   reducer.finish_backward();
+}
+
+TEST_F(Reducer, WithTensorParallelismReducesOverTheDpGroupOnly) {
+  if (n % 2 != 0) GTEST_SKIP() << "needs an even world size";
+  ProcessMesh mesh(comm, MeshOptions{2, "cpu"});
+  // Stand-in for TP shards: each TP rank owns different parameters (seeded by TP rank).
+  torch::manual_seed(100 + mesh.tp_rank());
+  Net model;
+  Net plain;
+  copy_parameters(model, plain);
+  GradientReducer reducer(model->parameters(), mesh.dp(), ReducerOptions{0.002, false});
+  EXPECT_TRUE(reducer.replicas_consistent());  // equal within the DP group, not across TP ranks
+  auto [x, y] = global_batch(mesh.tp_rank(), 4 * mesh.dp_size());
+  int64_t per = x.size(0) / mesh.dp_size();
+  torch::Tensor xs = x.narrow(0, mesh.dp_rank() * per, per), ys = y.narrow(0, mesh.dp_rank() * per, per);
+  torch::mse_loss(model->forward(xs, true), ys).backward();
+  reducer.finish_backward();
+  torch::mse_loss(plain->forward(xs, true), ys).backward();
+  auto expected = averaged_local_gradients(plain, *mesh.dp());
+  auto params = model->parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(params[i].grad(), expected[i], 1e-6, 1e-7)) << "parameter " << i;
+  }
+  // The two TP ranks' gradients differ (different shards, different data): nothing leaked across.
+  torch::Tensor g = params[0].grad().clone();
+  torch::Tensor other = mesh.tp()->all_gather(g.unsqueeze(0));
+  EXPECT_FALSE(torch::equal(other[0], other[1]));
 }
 
 }  // namespace
