@@ -7,6 +7,7 @@ const std::vector<Verb>& all_verbs() {
       verb_info(),
       verb_ingest(),
       verb_stats(),
+      verb_embed_collab(),
       verb_compare(),
   };
   return verbs;
