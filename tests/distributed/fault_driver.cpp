@@ -1,6 +1,8 @@
 // Started under mpirun by test_fault.cpp. Every rank all-reduces in a loop; at iteration 3 the last
 // rank misbehaves: "die" exits abruptly (no MPI_Finalize), "stall" sleeps far past the timeout
 // (a hung peer that mpirun cannot notice). The survivors must end the job within the timeout.
+// "die-during-save DIR" saves step 1 to DIR, then the last rank dies while step 2 is being written.
+#include "distributed/checkpoint_io.h"
 #include "distributed/communicator.h"
 #include "distributed/watchdog.h"
 
@@ -21,6 +23,17 @@ int main(int argc, char** argv) {
   gensar::dist::set_collective_timeout(std::atof(argv[2]));
   auto comm = gensar::dist::world();
   const bool victim = comm->rank() == comm->size() - 1;
+  if (mode == "die-during-save") {
+    gensar::dist::CheckpointWriter writer(argv[3], comm, 3);
+    for (int step = 1; step <= 2; ++step) {
+      writer.begin(step);
+      writer.save_tensors(gensar::dist::shard_file_name("model", 0, comm->rank()),
+                          {{"w", torch::full({4}, static_cast<float>(step))}});
+      if (step == 2 && victim) _exit(9);
+      writer.commit();
+    }
+    return 0;
+  }
   for (int i = 0; i < 1000; ++i) {
     if (i == 3 && victim) {
       if (mode == "die") _exit(9);
