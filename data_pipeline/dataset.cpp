@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/common/check.h"
+#include "data_pipeline/checksum.h"
 #include "data_pipeline/h5.h"
 
 namespace gensar::data {
@@ -97,6 +98,19 @@ Dataset::Dataset(const std::string& dir) : dir_(dir) {
 }
 
 Dataset::~Dataset() = default;
+
+void Dataset::verify() const {
+  auto check = [&](const std::string& file, const std::string& expected) {
+    std::string actual = file_checksum((fs::path(dir_) / file).string());
+    GENSAR_INPUT_CHECK(actual == expected, "{}/{}: checksum {} differs from the manifest's {}", dir_,
+                       file, actual, expected);
+  };
+  for (const auto& s : shards_) check(s.file, s.checksum);
+  nlohmann::json m = nlohmann::json::parse(manifest_text_);
+  if (m.contains("files")) {
+    for (const auto& [file, sum] : m["files"].items()) check(file, sum.get<std::string>());
+  }
+}
 
 int32_t Dataset::find_item(std::string_view key) const {
   auto it = item_index_.find(key);

@@ -95,6 +95,9 @@ class Dataset {
 
   const std::string& dir() const { return dir_; }
   const std::string& manifest_json() const { return manifest_text_; }  // the raw manifest
+  // Recomputes the checksum of every file the manifest lists (shards, items, queries, splits,
+  // candidates); throws InputError naming the first file that differs. Reads every byte.
+  void verify() const;
 
   int32_t num_users() const { return num_users_; }
   int32_t num_items() const { return static_cast<int32_t>(item_keys_.size()); }

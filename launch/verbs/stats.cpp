@@ -10,6 +10,7 @@ namespace {
 
 int run_stats(const po::variables_map& vm) {
   data::Dataset dataset(vm["dataset"].as<std::string>());
+  if (vm["verify"].as<bool>()) dataset.verify();
   auto stats = data::dataset_stats(dataset);
   if (vm["json"].as<bool>()) {
     std::printf("%s\n", stats.dump(2).c_str());
@@ -26,7 +27,8 @@ Verb verb_stats() {
               [](po::options_description& d) {
                 d.add_options()("dataset", po::value<std::string>()->required(),
                                 "dataset directory (also positional)")
-                    ("json", po::bool_switch(), "print JSON");
+                    ("json", po::bool_switch(), "print JSON")
+                    ("verify", po::bool_switch(), "first recompute every file checksum of the manifest");
               },
               {"dataset"}, run_stats};
 }

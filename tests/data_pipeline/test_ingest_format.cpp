@@ -184,6 +184,17 @@ TEST(Idempotence, SameInputSameBytesAndSkip) {
   }
   EXPECT_EQ(events, 2 * 58492);
   EXPECT_EQ(m["files"]["items.h5"].get<std::string>(), file_checksum(dir + "/out/items.h5"));
+  Dataset(dir + "/out").verify();
+  {  // One flipped byte in a shard is caught.
+    std::string shard = dir + "/out/shard-00001.h5";
+    std::string bytes = read_bytes(shard);
+    bytes[bytes.size() / 2] ^= 0x5a;
+    write_file(shard, bytes);
+    EXPECT_THROW(Dataset(dir + "/out").verify(), InputError);
+    o.force = true;
+    ingest_source("lcrec", scientific(), o);
+    o.force = false;
+  }
 
   // A different config rebuilds.
   o.force = false;
