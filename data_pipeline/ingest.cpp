@@ -413,7 +413,9 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
   result.config_hash = xxh64_hex(xxh64(config_text(reader, o, derive, shard_bytes)));
 
   // Rank 0 decides (skip or build, where) and tells everyone.
-  const std::string out = fs::absolute(o.out).lexically_normal().string();
+  fs::path out_path = fs::absolute(o.out).lexically_normal();
+  if (out_path.filename().empty()) out_path = out_path.parent_path();  // "dir/" -> "dir"
+  const std::string out = out_path.string();
   json plan;
   if (comm.rank() == 0) {
     bool skip = !o.force && up_to_date(out, result.config_hash);

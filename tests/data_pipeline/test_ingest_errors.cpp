@@ -63,8 +63,8 @@ TEST(IngestErrors, LcrecGoodFixtureWorks) {
   EXPECT_EQ(d.num_rec_events(), 5);
   EXPECT_EQ(d.num_search_events(), 5);
   EXPECT_EQ(d.num_queries(), 2);  // "office pens", "office staplers"
-  // Directory input names the same files.
-  ingest_source("lcrec", dir, quick_options(dir + "/out2"));
+  // Directory input names the same files; a trailing slash on --out names the same directory.
+  ingest_source("lcrec", dir, quick_options(dir + "/out2/"));
   EXPECT_EQ(Dataset(dir + "/out2").num_rec_events(), 5);
 }
 
