@@ -38,6 +38,8 @@ fi
 
 [ "${1:-}" = "--no-build" ] && exit 0
 
+# ccache keyed on paths relative to the clone, so a fresh clone elsewhere reuses earlier objects.
+export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=true
 echo "[setup] building into $BUILD_DIR"
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
