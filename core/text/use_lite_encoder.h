@@ -11,8 +11,9 @@
 namespace gensar::text {
 
 // Where scripts/setup-npm.sh puts the weights: <source>/.deps/npm/node_modules/@energetic-ai/
-// model-embeddings-en/dist. GENSAR_USE_LITE_DIR overrides it.
-std::string default_use_lite_dir(const std::string& source_root);
+// model-embeddings-en/dist (the source tree is fixed at configure time). The environment variable
+// GENSAR_USE_LITE_DIR overrides it.
+std::string default_use_lite_dir();
 
 struct UseLiteOptions {
   std::string model_dir;   // holds model.json, group1-shard*of7, vocab.json

@@ -35,7 +35,7 @@ Golden load_golden() {
   return g;
 }
 
-std::string model_dir() { return default_use_lite_dir(GENSAR_SOURCE_DIR); }
+std::string model_dir() { return default_use_lite_dir(); }
 
 bool weights_installed() { return std::filesystem::exists(model_dir() + "/model.json"); }
 

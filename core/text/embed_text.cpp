@@ -1,0 +1,100 @@
+#include "core/text/embed_text.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "core/common/check.h"
+#include "core/common/log.h"
+#include "core/text/file_encoder.h"
+#include "core/text/item_text.h"
+#include "core/text/text_embeddings_file.h"
+#include "core/text/tfidf_svd_encoder.h"
+#include "core/text/use_lite_encoder.h"
+#include "data_pipeline/checksum.h"
+#include "data_pipeline/dataset.h"
+
+namespace gensar::text {
+
+namespace {
+
+void hash_field(data::Xxh64& h, std::string_view s) {
+  const uint64_t n = s.size();
+  h.update(&n, sizeof n);  // length-prefixed: field boundaries cannot shift
+  h.update(s.data(), s.size());
+}
+
+}  // namespace
+
+EmbedTextResult run_embed_text(const EmbedTextOptions& options, bool force) {
+  GENSAR_INPUT_CHECK(options.encoder == "use-lite" || options.encoder == "tfidf-svd" || options.encoder == "file",
+                     "--encoder {}: expected use-lite, tfidf-svd or file", options.encoder);
+  GENSAR_INPUT_CHECK(options.encoder != "file" || !options.input.empty(),
+                     "--encoder file needs --input (an .h5 or .npy of precomputed item embeddings)");
+  GENSAR_INPUT_CHECK(options.dim >= 0, "--dim {} must be >= 0", options.dim);
+  data::Dataset dataset(options.dataset);
+  EmbedTextResult result;
+  result.out = options.out.empty() ? options.dataset + "/text_embeddings.h5" : options.out;
+  const auto keys = dataset_item_keys(dataset);
+  const bool by_key = options.encoder == "file";
+  const auto inputs = by_key ? keys : dataset_item_texts(dataset);
+  GENSAR_INPUT_CHECK(!keys.empty(), "{}: the dataset has no items", options.dataset);
+
+  // The hash covers everything that changes the output (not --batch-size or --out).
+  const std::string use_lite_dir = options.use_lite_dir.empty() ? default_use_lite_dir() : options.use_lite_dir;
+  const int64_t tfidf_dim = options.dim > 0 ? options.dim : 256;
+  data::Xxh64 h;
+  hash_field(h, "embed-text/1");
+  hash_field(h, options.encoder);
+  if (options.encoder == "use-lite") {
+    hash_field(h, data::file_checksum(use_lite_dir + "/model.json"));
+    hash_field(h, data::file_checksum(use_lite_dir + "/vocab.json"));
+  } else if (options.encoder == "tfidf-svd") {
+    hash_field(h, std::to_string(tfidf_dim) + "/" + std::to_string(options.seed));
+  } else {
+    hash_field(h, data::file_checksum(options.input));
+    if (!options.input_keys.empty()) hash_field(h, data::file_checksum(options.input_keys));
+    hash_field(h, std::to_string(options.dim));
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    hash_field(h, keys[i]);
+    if (!by_key) hash_field(h, inputs[i]);
+  }
+  result.config_hash = data::xxh64_hex(h.digest());
+  result.items = static_cast<int64_t>(keys.size());
+  if (!force && read_text_embeddings_hash(result.out) == result.config_hash) {
+    GENSAR_INFO("text", "{} is up to date ({}), skipping", result.out, result.config_hash);
+    result.skipped = true;
+    return result;
+  }
+
+  std::unique_ptr<TextEncoder> encoder;
+  if (options.encoder == "use-lite") {
+    encoder = make_use_lite_encoder({use_lite_dir, options.batch_size});
+  } else if (options.encoder == "tfidf-svd") {
+    TfidfSvdOptions o;
+    o.dim = tfidf_dim;
+    o.seed = options.seed;
+    encoder = std::make_unique<TfidfSvdEncoder>(o);
+  } else {
+    encoder = std::make_unique<FileEncoder>(FileEncoderOptions{options.input, options.input_keys, options.dim});
+  }
+  GENSAR_INFO("text", "embedding {} items with {} (dim {})", keys.size(), encoder->name(), encoder->dim());
+  const auto start = std::chrono::steady_clock::now();
+  torch::Tensor matrix = encoder->encode(inputs);
+  result.encode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  GENSAR_CHECK(matrix.size(0) == result.items && matrix.size(1) == encoder->dim(),
+               "encoder {} returned {}x{}, expected {}x{}", encoder->name(), matrix.size(0), matrix.size(1),
+               result.items, encoder->dim());
+  const int64_t zero_rows = (matrix.abs().sum(1) == 0).sum().item<int64_t>();
+  if (zero_rows > 0)
+    GENSAR_WARN("text", "{} of {} items got an all-zero vector (no usable text)", zero_rows, result.items);
+  result.dim = matrix.size(1);
+  write_text_embeddings(result.out, {keys, l2_normalize_rows(matrix), encoder->name(), result.config_hash});
+  GENSAR_INFO("text", "wrote {} ({} x {}, {}) in {:.1f} s: {:.0f} items/s", result.out, result.items, result.dim,
+              encoder->name(), result.encode_seconds, result.items / std::max(result.encode_seconds, 1e-9));
+  return result;
+}
+
+}  // namespace gensar::text
