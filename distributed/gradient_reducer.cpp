@@ -194,7 +194,7 @@ void GradientReducer::finish_backward() {
       torch::Tensor averaged = bucket.flat.narrow(0, slots_[i].offset, slots_[i].numel);
       torch::Tensor& grad = params_[i].mutable_grad();
       if (grad.defined()) {
-        grad.view({-1}).copy_(averaged);
+        grad.copy_(averaged.view(grad.sizes()));  // copy_ honours whatever strides .grad has
       } else {
         grad = averaged.view(params_[i].sizes()).clone();
       }

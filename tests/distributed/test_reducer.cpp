@@ -78,7 +78,12 @@ TEST_F(Reducer, DataParallelMatchesOneProcessOnTheCombinedBatch) {
   const int64_t rows = 16;  // divisible by 1, 2 and 4 ranks
   for (int step = 0; step < 10; ++step) {
     auto [x, y] = global_batch(step, rows);
-    dp_opt.zero_grad();
+    if (step % 2 == 0) {
+      dp_opt.zero_grad();
+    } else {
+      // LibTorch 2.x zero_grad() leaves .grad undefined ("set to none"): both must work.
+      for (auto& p : dp_model->parameters()) p.mutable_grad() = torch::Tensor();
+    }
     torch::Tensor loss = torch::mse_loss(dp_model->forward(mine(x), true), mine(y));
     loss.backward();
     reducer.finish_backward();
