@@ -4,7 +4,7 @@
 // untied LM head (7.0M parameters, the model ARCHITECTURE.md's Python reference measures at about
 // 17 samples/s with PyTorch eager on OpenBLAS, one thread).
 //   bench_model [--preset tiger|t5-small] [--tied] [--batch 64] [--source 128] [--target 6]
-//               [--steps 5] [--vocab 10000] [--threads 1]
+//               [--steps 5] [--vocab 10000] [--threads 1] [--dropout p]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   std::string preset = "tiger";
   bool tied = false;
   int64_t batch = 64, source = 128, target = 6, steps = 5, vocab = 10000, threads = 1;
+  double dropout = -1;  // < 0: the preset's
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
@@ -47,11 +48,13 @@ int main(int argc, char** argv) {
     else if (arg == "--steps") steps = std::stoll(next());
     else if (arg == "--vocab") vocab = std::stoll(next());
     else if (arg == "--threads") threads = std::stoll(next());
+    else if (arg == "--dropout") dropout = std::stod(next());
     else { std::fprintf(stderr, "unknown option %s\n", arg.c_str()); return 2; }
   }
   torch::set_num_threads(static_cast<int>(threads));
   auto config = T5Config::preset(preset, vocab);
   config.tie_word_embeddings = tied;
+  if (dropout >= 0) config.dropout_rate = dropout;
   T5Model model(config, nullptr, 1);
   model->train();
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
@@ -81,8 +84,9 @@ int main(int argc, char** argv) {
   for (int64_t s = 0; s < steps; ++s) out = model->forward(input, mask, dec_in, labels);
   const double forward_s = seconds_since(t1) / steps;
 
-  std::printf("bench_model: preset %s (%s LM head), %lld parameters, vocab %lld, %lld thread(s)\n",
-              preset.c_str(), tied ? "tied" : "untied",
+  std::printf("bench_model: preset %s (%s LM head, dropout %.2f), %lld parameters, vocab %lld, "
+              "%lld thread(s)\n",
+              preset.c_str(), tied ? "tied" : "untied", config.dropout_rate,
               static_cast<long long>(parameter_count(config)), static_cast<long long>(vocab),
               static_cast<long long>(threads));
   std::printf("  batch %lld, source %lld, target %lld tokens, %lld timed steps\n",

@@ -16,8 +16,9 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// Inverted-dropout multiplier: 1/(1-p) where kept, 0 where dropped (one pass over x to apply).
 torch::Tensor keep_mask(at::IntArrayRef shape, double p, at::Generator& gen) {
-  return torch::empty(shape, torch::kFloat).bernoulli_(1.0 - p, gen);
+  return torch::empty(shape, torch::kFloat).bernoulli_(1.0 - p, gen).mul_(1.0 / (1.0 - p));
 }
 
 }  // namespace
@@ -46,7 +47,7 @@ void DropoutRng::set_state(const torch::Tensor& state) {
 
 torch::Tensor replicated_dropout(const torch::Tensor& x, double p, bool train, DropoutRng& rng) {
   if (!train || p <= 0) return x;
-  return x * keep_mask(x.sizes(), p, rng.replicated()) * (1.0 / (1.0 - p));
+  return x * keep_mask(x.sizes(), p, rng.replicated());
 }
 
 torch::Tensor sharded_dropout(const torch::Tensor& x, double p, bool train, DropoutRng& rng,
@@ -61,7 +62,7 @@ torch::Tensor sharded_dropout(const torch::Tensor& x, double p, bool train, Drop
     full[dim] = local * tp_size;
     mask = keep_mask(full, p, rng.replicated()).narrow(dim, tp_rank * local, local);
   }
-  return x * mask * (1.0 / (1.0 - p));
+  return x * mask;
 }
 
 }  // namespace gensar::model
