@@ -5,6 +5,7 @@ namespace gensar::launch {
 const std::vector<Verb>& all_verbs() {
   static const std::vector<Verb> verbs = {
       verb_info(),
+      verb_index(),
       verb_ingest(),
       verb_stats(),
       verb_embed_collab(),

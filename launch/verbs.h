@@ -7,6 +7,7 @@
 namespace gensar::launch {
 
 Verb verb_info();
+Verb verb_index();
 Verb verb_embed_collab();
 Verb verb_ingest();
 Verb verb_stats();

@@ -1,0 +1,417 @@
+#include "core/rqvae/rqvae_trainer.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "core/common/check.h"
+#include "core/common/log.h"
+#include "core/rqvae/decollide.h"
+#include "core/rqvae/h5_file.h"
+#include "core/rqvae/quantize.h"
+#include "core/rqvae/rqvae_model.h"
+#include "distributed/communicator.h"
+
+namespace gensar::rqvae {
+namespace {
+
+constexpr const char* kLog = "index";
+
+// A view, not a copy: the tables outlive training, and 1M x 768 floats are 3 GB.
+torch::Tensor to_tensor(const EmbeddingTable& t) {
+  return torch::from_blob(const_cast<float*>(t.values.data()), {t.rows(), t.dim}, torch::kFloat);
+}
+
+std::vector<int32_t> to_int_rows(const torch::Tensor& codes) {
+  auto c = codes.to(torch::kInt).contiguous();
+  return std::vector<int32_t>(c.data_ptr<int32_t>(), c.data_ptr<int32_t>() + c.numel());
+}
+
+uint64_t fnv(const std::string& s, uint64_t h = 1469598103934665603ull) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// Whole-dataset argmin assignment, in chunks.
+RqvaeAssignment assign_all(RqvaeModelImpl& model, const torch::Tensor& text, const torch::Tensor& collab,
+                           int64_t chunk) {
+  std::vector<torch::Tensor> sem, col, sem_r, col_r;
+  for (int64_t start = 0; start < text.size(0); start += chunk) {
+    int64_t len = std::min(chunk, text.size(0) - start);
+    auto a = model.assign(text.narrow(0, start, len), collab.narrow(0, start, len));
+    sem.push_back(a.sem_codes);
+    col.push_back(a.col_codes);
+  }
+  RqvaeAssignment out;
+  out.sem_codes = torch::cat(sem);
+  out.col_codes = torch::cat(col);
+  return out;
+}
+
+struct Evaluation {
+  double sem_collision = 0, col_collision = 0, recon_sem = 0, recon_col = 0, vq = 0;
+  double mean_collision(IdMode mode) const {
+    if (mode == IdMode::kSemanticOnly) return sem_collision;
+    if (mode == IdMode::kCollabOnly) return col_collision;
+    return (sem_collision + col_collision) / 2;
+  }
+};
+
+Evaluation evaluate(RqvaeModelImpl& model, const torch::Tensor& text, const torch::Tensor& collab,
+                    const RqvaeOptions& o, const RqvaeLossWeights& w) {
+  torch::NoGradGuard no_grad;
+  Evaluation e;
+  auto a = assign_all(model, text, collab, o.chunk_rows);
+  e.sem_collision = collision_rate(to_int_rows(a.sem_codes), a.sem_codes.size(1));
+  e.col_collision = collision_rate(to_int_rows(a.col_codes), a.col_codes.size(1));
+  int64_t n = text.size(0);
+  for (int64_t start = 0; start < n; start += o.chunk_rows) {
+    int64_t len = std::min(o.chunk_rows, n - start);
+    auto out = model.forward(text.narrow(0, start, len), collab.narrow(0, start, len), w, 0, 0);
+    double share = static_cast<double>(len) / static_cast<double>(n);
+    e.recon_sem += out.recon_sem.item<double>() * share;
+    e.recon_col += out.recon_col.item<double>() * share;
+    e.vq += out.vq.item<double>() * share;
+  }
+  return e;
+}
+
+nlohmann::json level_stats(const std::string& prefix, const torch::Tensor& codes, int64_t k,
+                           double collapse_warn, std::vector<std::string>& warnings) {
+  auto counts = torch::bincount(codes, {}, k).to(torch::kDouble);
+  int64_t n = codes.numel();
+  int64_t used = (counts > 0).sum().item<int64_t>();
+  auto p = counts / std::max<int64_t>(n, 1);
+  double entropy = -(p * torch::where(p > 0, p.log(), torch::zeros_like(p))).sum().item<double>();
+  double usage = static_cast<double>(used) / static_cast<double>(k);
+  double reachable = static_cast<double>(std::min<int64_t>(k, n));
+  if (reachable > 0 && used < collapse_warn * reachable) {
+    warnings.push_back(fmt::format("codebook collapse: level {} uses {} of {} codes", prefix, used, k));
+    GENSAR_WARN(kLog, "{}", warnings.back());
+  }
+  return {{"level", prefix}, {"codes", k}, {"used", used}, {"usage", usage},
+          {"perplexity", std::exp(entropy)}};
+}
+
+std::vector<IdentifierLevel> make_levels(const std::vector<std::string>& shared_prefix,
+                                         const std::vector<int64_t>& shared_codes,
+                                         const std::vector<std::string>& prefix,
+                                         const std::vector<int64_t>& codes) {
+  std::vector<IdentifierLevel> levels;
+  for (size_t l = 0; l < shared_codes.size(); ++l)
+    levels.push_back({shared_prefix[l], static_cast<int32_t>(shared_codes[l]), true});
+  for (size_t l = 0; l < codes.size(); ++l)
+    levels.push_back({prefix[l], static_cast<int32_t>(codes[l]), false});
+  return levels;
+}
+
+NamedArray named_array(const std::string& name, const torch::Tensor& t) {
+  auto c = t.detach().to(torch::kFloat).contiguous();
+  NamedArray a{name, {}, std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())};
+  for (auto s : c.sizes()) a.dims.push_back(static_cast<uint64_t>(s));
+  return a;
+}
+
+}  // namespace
+
+IdMode parse_id_mode(const std::string& name) {
+  if (name == "joint") return IdMode::kJoint;
+  if (name == "semantic-only") return IdMode::kSemanticOnly;
+  if (name == "collab-only") return IdMode::kCollabOnly;
+  throw InputError(fmt::format("--id-mode: '{}' is not one of joint, semantic-only, collab-only", name));
+}
+
+std::string id_mode_name(IdMode mode) {
+  switch (mode) {
+    case IdMode::kJoint: return "joint";
+    case IdMode::kSemanticOnly: return "semantic-only";
+    case IdMode::kCollabOnly: return "collab-only";
+  }
+  return "?";
+}
+
+RqvaeResult build_identifiers(const EmbeddingTable& text_table, const EmbeddingTable& collab_table,
+                              const RqvaeOptions& o, const std::string& config_text,
+                              std::shared_ptr<dist::Communicator> comm) {
+  GENSAR_CHECK(text_table.keys == collab_table.keys, "collaborative table is not aligned to the text table");
+  GENSAR_INPUT_CHECK(text_table.rows() > 0, "{}: no items", text_table.path);
+  GENSAR_INPUT_CHECK(o.epochs >= 1 && o.batch_size >= 1, "--epochs and --batch-size must be >= 1");
+  GENSAR_INPUT_CHECK(o.warmup_epochs >= 0 && o.warmup_epochs <= o.epochs,
+                     "--warmup-epochs {} must lie in [0, epochs={}]", o.warmup_epochs, o.epochs);
+  GENSAR_INPUT_CHECK(!o.sem_codes.empty() || !o.col_codes.empty() || !o.shared_codes.empty(),
+                     "the RQ-VAE needs at least one codebook level");
+  auto started = std::chrono::steady_clock::now();
+  const int rank = comm ? comm->rank() : 0;
+  const int world = comm ? comm->size() : 1;
+  torch::manual_seed(o.seed);
+
+  auto text = to_tensor(text_table);
+  auto collab = to_tensor(collab_table);
+  const int64_t n = text.size(0);
+
+  RqvaeShape shape;
+  shape.text_dim = text_table.dim;
+  shape.collab_dim = collab_table.dim;
+  shape.hidden = o.hidden;
+  shape.shared_codes = o.shared_codes;
+  shape.sem_codes = o.sem_codes;
+  shape.col_codes = o.col_codes;
+  RqvaeModel model(shape);
+  RqvaeLossWeights weights{o.beta, o.sem_recon_weight, o.col_recon_weight, o.vq_weight};
+
+  std::vector<torch::Tensor> params = model->parameters();
+  if (world > 1) {
+    for (auto& p : params) {
+      torch::NoGradGuard no_grad;
+      auto t = p.detach();
+      comm->broadcast(t, 0);
+    }
+  }
+  // Two groups so the codebooks can learn faster than the MLPs (--codebook-lr-scale, 1 = paper).
+  std::vector<torch::Tensor> net_params, book_params;
+  for (const auto& item : model->named_parameters())
+    (item.key().rfind("codebook_", 0) == 0 ? book_params : net_params).push_back(item.value());
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(net_params, std::make_unique<torch::optim::AdamWOptions>(
+                                      torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay)));
+  groups.emplace_back(book_params, std::make_unique<torch::optim::AdamWOptions>(
+                                       torch::optim::AdamWOptions(o.lr * o.codebook_lr_scale)
+                                           .weight_decay(o.weight_decay)));
+  torch::optim::AdamW optimizer(std::move(groups),
+                                torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  const int64_t steps_per_epoch = (n + o.batch_size - 1) / o.batch_size;
+  const int64_t total_steps = steps_per_epoch * o.epochs;
+  const int64_t warmup_steps = steps_per_epoch * o.warmup_epochs;
+  auto lr_at = [&](int64_t step) {
+    if (step < warmup_steps) return o.lr * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
+    int64_t decay = std::max<int64_t>(total_steps - warmup_steps, 1);
+    return o.lr * std::max(0.0, static_cast<double>(total_steps - step) / static_cast<double>(decay));
+  };
+
+  double best_rate = 2.0, best_loss = 0;
+  int best_epoch = -1;
+  std::vector<torch::Tensor> best_params;
+  nlohmann::json history = nlohmann::json::array();
+  int64_t step = 0;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    // Same permutation on every rank (same seed); each rank takes its slice of every batch.
+    auto perm = torch::randperm(n, torch::kLong);
+    double epoch_loss = 0;
+    for (int64_t b = 0; b < steps_per_epoch; ++b, ++step) {
+      int64_t start = b * o.batch_size, len = std::min(o.batch_size, n - start);
+      auto batch = perm.narrow(0, start, len);
+      if (step == 0) model->init_codebooks(text.index_select(0, batch), collab.index_select(0, batch),
+                                           o.kmeans_iterations);
+      int64_t lo = len * rank / world, hi = len * (rank + 1) / world;
+      auto mine = batch.narrow(0, lo, hi - lo);
+      double lr = lr_at(step);
+      static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[0].options()).lr(lr);
+      static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[1].options())
+          .lr(lr * o.codebook_lr_scale);
+      optimizer.zero_grad();
+      auto out = model->forward(text.index_select(0, mine), collab.index_select(0, mine), weights,
+                                o.sinkhorn_epsilon, o.sinkhorn_iterations);
+      out.loss.backward();
+      if (world > 1) {
+        // The gradient all-reduce slots in here: average over ranks before clipping.
+        for (auto& p : params) {
+          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+          auto g = p.grad();
+          comm->all_reduce(g);
+          g.div_(world);
+        }
+      }
+      if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
+      optimizer.step();
+      epoch_loss += out.loss.item<double>() * static_cast<double>(len) / static_cast<double>(n);
+    }
+    if (epoch % std::max(o.eval_every, 1) == 0 || epoch == o.epochs) {
+      Evaluation e = evaluate(*model, text, collab, o, weights);
+      double rate = e.mean_collision(o.id_mode);
+      double loss = e.recon_sem + e.recon_col + e.vq;
+      history.push_back({{"epoch", epoch}, {"train_loss", epoch_loss}, {"collision", rate},
+                         {"recon_sem", e.recon_sem}, {"recon_col", e.recon_col}, {"vq", e.vq}});
+      GENSAR_INFO(kLog, "epoch {}/{} loss {:.5f} collision sem {:.4f} col {:.4f} recon {:.5f}/{:.5f}",
+                  epoch, o.epochs, epoch_loss, e.sem_collision, e.col_collision, e.recon_sem,
+                  e.recon_col);
+      if (rate < best_rate || (rate == best_rate && loss < best_loss)) {
+        best_rate = rate;
+        best_loss = loss;
+        best_epoch = epoch;
+        best_params.clear();
+        for (auto& p : params) best_params.push_back(p.detach().clone());
+      }
+    }
+  }
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_params[i]);
+  }
+
+  // Final assignment and de-collision with the kept checkpoint.
+  RqvaeResult result;
+  Evaluation final_eval = evaluate(*model, text, collab, o, weights);
+  auto assignment = assign_all(*model, text, collab, o.chunk_rows);
+  nlohmann::json levels = nlohmann::json::array();
+  {
+    size_t shared = o.shared_codes.size();
+    for (size_t l = 0; l < shared; ++l)
+      levels.push_back(level_stats(model->shared_prefixes()[l], assignment.sem_codes.select(1, l),
+                                   o.shared_codes[l], o.collapse_warn, result.warnings));
+    for (size_t l = 0; l < o.sem_codes.size(); ++l)
+      levels.push_back(level_stats(model->sem_prefixes()[l], assignment.sem_codes.select(1, shared + l),
+                                   o.sem_codes[l], o.collapse_warn, result.warnings));
+    for (size_t l = 0; l < o.col_codes.size(); ++l)
+      levels.push_back(level_stats(model->col_prefixes()[l], assignment.col_codes.select(1, shared + l),
+                                   o.col_codes[l], o.collapse_warn, result.warnings));
+  }
+
+  // Re-assigns the last specific level of colliding items: Sinkhorn over each colliding group.
+  auto reassigner = [&](bool semantic) -> LastLevelReassigner {
+    const auto& books = semantic ? model->sem_codebooks() : model->col_codebooks();
+    if (books.empty()) return nullptr;
+    return [&, semantic](const std::vector<int64_t>& items, const std::vector<int64_t>& group,
+                         int64_t num_groups) {
+      // Chunks of whole groups (items sorted by group), at most chunk_rows items where possible,
+      // so 1M colliding items never need one [M, K] double matrix.
+      std::vector<int64_t> order(items.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t a, int64_t b) { return group[a] < group[b]; });
+      std::vector<int32_t> codes(items.size());
+      size_t begin = 0;
+      while (begin < order.size()) {
+        size_t end = begin;
+        while (end < order.size()) {
+          size_t group_end = end;
+          while (group_end < order.size() && group[order[group_end]] == group[order[end]]) ++group_end;
+          if (end > begin && static_cast<int64_t>(group_end - begin) > o.chunk_rows) break;
+          end = group_end;
+        }
+        std::vector<int64_t> rows, local_group;
+        int64_t first_group = group[order[begin]];
+        for (size_t i = begin; i < end; ++i) {
+          rows.push_back(items[order[i]]);
+          local_group.push_back(group[order[i]] - first_group);
+        }
+        auto idx = torch::tensor(rows, torch::kLong);
+        auto a = model->assign(text.index_select(0, idx), collab.index_select(0, idx));
+        auto residual = semantic ? a.sem_last_residual : a.col_last_residual;
+        auto d = squared_distances(residual, books.back().detach());
+        auto c = to_int_rows(sinkhorn_codes(d, o.sinkhorn_epsilon > 0 ? o.sinkhorn_epsilon : 0.003,
+                                            o.sinkhorn_iterations, torch::tensor(local_group, torch::kLong),
+                                            local_group.back() + 1));
+        for (size_t i = begin; i < end; ++i) codes[order[i]] = c[i - begin];
+        begin = end;
+      }
+      (void)num_groups;
+      return codes;
+    };
+  };
+
+  ItemIdentifiers& ids = result.ids;
+  ids.item_keys = text_table.keys;
+  ids.id_mode = id_mode_name(o.id_mode);
+  ids.sem_levels = make_levels(model->shared_prefixes(), o.shared_codes, model->sem_prefixes(), o.sem_codes);
+  ids.col_levels = make_levels(model->shared_prefixes(), o.shared_codes, model->col_prefixes(), o.col_codes);
+  ids.sem_ids = to_int_rows(assignment.sem_codes);
+  ids.col_ids = to_int_rows(assignment.col_codes);
+  auto run_decollide = [&](bool semantic) {
+    auto& table = semantic ? ids.sem_ids : ids.col_ids;
+    auto& lv = semantic ? ids.sem_levels : ids.col_levels;
+    size_t length = lv.size();
+    DecollideStats s = decollide(table, length, o.decollide_rounds, reassigner(semantic));
+    if (s.suffix_codes > 0) lv.push_back({"sfx", s.suffix_codes, false});
+    GENSAR_INFO(kLog, "{} IDs: collision rate {:.4f} -> {:.4f} after {} Sinkhorn rounds; {} items got a "
+                "non-zero suffix", semantic ? "semantic" : "collaborative", s.rate_before,
+                s.rate_after_rounds, s.rounds, s.suffixed_items);
+    return nlohmann::json{{"collision_rate_before", s.rate_before},
+                          {"collision_rate_after_sinkhorn", s.rate_after_rounds},
+                          {"collision_rate_after", s.rate_after},
+                          {"sinkhorn_rounds", s.rounds},
+                          {"suffixed_items", s.suffixed_items},
+                          {"suffix_codes", s.suffix_codes},
+                          {"length", lv.size()}};
+  };
+  nlohmann::json sem_report, col_report;
+  if (o.id_mode != IdMode::kCollabOnly) sem_report = run_decollide(true);
+  if (o.id_mode != IdMode::kSemanticOnly) col_report = run_decollide(false);
+  if (o.id_mode == IdMode::kSemanticOnly) {
+    ids.col_levels = ids.sem_levels;
+    ids.col_ids = ids.sem_ids;
+    col_report = sem_report;
+  } else if (o.id_mode == IdMode::kCollabOnly) {
+    ids.sem_levels = ids.col_levels;
+    ids.sem_ids = ids.col_ids;
+    sem_report = col_report;
+  }
+  uint64_t input_hash = fingerprint(collab_table, fingerprint(text_table));
+  uint64_t config_hash = fnv(config_text, input_hash);
+  ids.config_hash = fmt::format("{:016x}", config_hash);
+  ids.validate();
+
+  for (const auto& item : model->named_parameters()) {
+    const std::string& name = item.key();
+    const torch::Tensor& p = item.value();
+    if (name.rfind("codebook_", 0) == 0)
+      result.codebooks.push_back(named_array(name.substr(9), p));
+    else
+      result.weights.push_back(named_array(name, p));
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.report = {
+      {"items", n},
+      {"id_mode", ids.id_mode},
+      {"config_hash", ids.config_hash},
+      {"input_hash", fmt::format("{:016x}", input_hash)},
+      {"best_epoch", best_epoch},
+      {"mean_collision_rate_at_best", best_rate},
+      {"recon_mse_sem", final_eval.recon_sem},
+      {"recon_mse_col", final_eval.recon_col},
+      {"vq_loss", final_eval.vq},
+      {"semantic", sem_report},
+      {"collaborative", col_report},
+      {"levels", levels},
+      {"history", history},
+      {"warnings", result.warnings},
+      {"seconds", seconds},
+  };
+  GENSAR_INFO(kLog, "kept epoch {} (mean collision {:.4f}); recon MSE sem {:.5f} col {:.5f}; {:.1f} s",
+              best_epoch, best_rate, final_eval.recon_sem, final_eval.recon_col, seconds);
+  return result;
+}
+
+std::string report_path_for(const std::string& path) {
+  const std::string ext = ".h5";
+  if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0)
+    return path.substr(0, path.size() - ext.size()) + ".report.json";
+  return path + ".report.json";
+}
+
+void write_identifiers_file(const std::string& path, const RqvaeResult& result,
+                            const std::string& config_text) {
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  {
+    H5File f(path, H5File::Mode::kCreate);
+    write_identifiers(f, result.ids);
+    f.create_group("codebooks");
+    for (const auto& a : result.codebooks) f.write_f32("codebooks/" + a.name, a.values.data(), a.dims);
+    f.create_group("model");
+    for (const auto& a : result.weights) f.write_f32("model/" + a.name, a.values.data(), a.dims);
+    f.write_attr("config", config_text);
+    f.write_attr("input_hash", result.report.value("input_hash", ""));
+  }
+  std::ofstream report(report_path_for(path));
+  GENSAR_INPUT_CHECK(report.good(), "{}: cannot write the report", report_path_for(path));
+  report << result.report.dump(2) << "\n";
+}
+
+}  // namespace gensar::rqvae
