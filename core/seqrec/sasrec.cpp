@@ -50,7 +50,9 @@ struct AttentionImpl : torch::nn::Module {
   AttentionImpl(int64_t hidden, int64_t heads, double dropout)
       : heads(heads), head_dim(hidden / heads),
         q(register_module("q", torch::nn::Linear(hidden, hidden))),
-        k(register_module("k", torch::nn::Linear(hidden, hidden))),
+        // No key bias: it adds q.b to every score of a query, which softmax cancels, so its
+        // gradient is rounding noise that Adam would turn into lr-sized random steps.
+        k(register_module("k", torch::nn::Linear(torch::nn::LinearOptions(hidden, hidden).bias(false)))),
         v(register_module("v", torch::nn::Linear(hidden, hidden))),
         out(register_module("out", torch::nn::Linear(hidden, hidden))),
         drop(register_module("drop", torch::nn::Dropout(dropout))) {}
