@@ -250,6 +250,9 @@ std::string MpiCommunicator::broadcast_bytes(const std::string& bytes, int root)
 }
 
 std::shared_ptr<Communicator> MpiCommunicator::split(int color, int key) {
+  // Every rank must land in some group (no MPI_UNDEFINED): a rank without a communicator would
+  // have nothing to call the next collective on.
+  GENSAR_CHECK(color >= 0, "split color must be >= 0, got {}", color);
   MPI_Comm sub = MPI_COMM_NULL;
   {
     WatchdogScope scope("split", description_);

@@ -191,6 +191,20 @@ TEST_F(Collectives, StopSignalOnOneRankStopsAll) {
   EXPECT_FALSE(should_stop(*comm));
 }
 
+TEST(Placement, LocalRankComesFromTheLauncher) {
+  if (const char* v = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK")) {
+    EXPECT_EQ(local_rank(), std::atoi(v));  // one node: local rank == world rank
+    EXPECT_EQ(local_rank(), world()->rank());
+  } else if (std::getenv("SLURM_LOCALID")) {
+    EXPECT_EQ(local_rank(), std::atoi(std::getenv("SLURM_LOCALID")));
+  } else {
+    EXPECT_EQ(local_rank(), 0);
+    ::setenv("SLURM_LOCALID", "3", 1);
+    EXPECT_EQ(local_rank(), 3);
+    ::unsetenv("SLURM_LOCALID");
+  }
+}
+
 TEST(DistributedOptions, ParsedValidatedAndApplied) {
   namespace po = boost::program_options;
   po::options_description desc;
