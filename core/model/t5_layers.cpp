@@ -96,7 +96,8 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   }
   // T5 folds the 1/sqrt(d_kv) scaling into the initialisation of q.
   auto scores = torch::matmul(query, key.transpose(-1, -2));
-  if (bias.defined()) scores = scores + bias;
+  // In place: matmul's backward needs its inputs, not its output, and this saves a [B,h,T,S] pass.
+  if (bias.defined()) scores.add_(bias);
   auto probs = torch::softmax(scores, -1);
   probs = sharded_dropout(probs, dropout_, train, rng, /*dim=*/1, ctx_.rank(), ctx_.size());
   auto context = torch::matmul(probs, value).transpose(1, 2);
