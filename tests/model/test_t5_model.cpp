@@ -119,6 +119,22 @@ TEST(T5Model, DropoutIsSeededAndOffInEval) {
   EXPECT_NE(loss_with(1, true), loss_with(1, false));
 }
 
+// Resume needs the dropout streams back exactly: restoring the state replays the same masks.
+TEST(T5Model, DropoutRngStateRestoresMasks) {
+  torch::set_num_threads(1);
+  auto b = tiny_batch(40);
+  T5Model model(tiny_config(FeedForward::kRelu, true, 0.2), nullptr, 5);
+  model->train();
+  model->forward(b.input_ids, b.attention_mask, b.decoder_input_ids, b.labels);
+  auto saved = model->dropout_rng().state();
+  auto first = model->forward(b.input_ids, b.attention_mask, b.decoder_input_ids, b.labels).loss;
+  auto second = model->forward(b.input_ids, b.attention_mask, b.decoder_input_ids, b.labels).loss;
+  EXPECT_NE(first.item<double>(), second.item<double>());
+  model->dropout_rng().set_state(saved);
+  auto replay = model->forward(b.input_ids, b.attention_mask, b.decoder_input_ids, b.labels).loss;
+  EXPECT_EQ(first.item<double>(), replay.item<double>());
+}
+
 TEST(T5Model, ParameterCountAndShardMap) {
   for (auto ff : {FeedForward::kRelu, FeedForward::kGatedGelu}) {
     for (bool tied : {true, false}) {
