@@ -7,9 +7,11 @@ const std::vector<Verb>& all_verbs() {
       verb_info(),
       verb_index(),
       verb_ingest(),
+      verb_embed_text(),
       verb_stats(),
       verb_embed_collab(),
       verb_compare(),
+      verb_train(),
   };
   return verbs;
 }

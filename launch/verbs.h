@@ -7,10 +7,12 @@
 namespace gensar::launch {
 
 Verb verb_info();
-Verb verb_index();
 Verb verb_embed_collab();
+Verb verb_embed_text();
+Verb verb_index();
 Verb verb_ingest();
 Verb verb_stats();
 Verb verb_compare();
+Verb verb_train();
 
 }  // namespace gensar::launch
