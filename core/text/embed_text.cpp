@@ -33,6 +33,9 @@ EmbedTextResult run_embed_text(const EmbedTextOptions& options, bool force) {
   GENSAR_INPUT_CHECK(options.encoder != "file" || !options.input.empty(),
                      "--encoder file needs --input (an .h5 or .npy of precomputed item embeddings)");
   GENSAR_INPUT_CHECK(options.dim >= 0, "--dim {} must be >= 0", options.dim);
+  GENSAR_INPUT_CHECK(options.encoder != "use-lite" || options.dim == 0 || options.dim == 512,
+                     "--dim {}: use-lite always gives 512-d vectors (use tfidf-svd for another width)", options.dim);
+  GENSAR_INPUT_CHECK(options.batch_size >= 1, "--batch-size {} must be >= 1", options.batch_size);
   data::Dataset dataset(options.dataset);
   EmbedTextResult result;
   result.out = options.out.empty() ? options.dataset + "/text_embeddings.h5" : options.out;

