@@ -12,6 +12,7 @@ const std::vector<Verb>& all_verbs() {
       verb_embed_collab(),
       verb_compare(),
       verb_train(),
+      verb_pipeline(),
   };
   return verbs;
 }

@@ -14,5 +14,6 @@ Verb verb_ingest();
 Verb verb_stats();
 Verb verb_compare();
 Verb verb_train();
+Verb verb_pipeline();
 
 }  // namespace gensar::launch

@@ -1,0 +1,105 @@
+#include "launch/pipeline_stages.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace gensar::launch {
+
+const std::vector<PipelineStage>& pipeline_stages() {
+  static const std::vector<PipelineStage> stages = {
+      {"ingest", "ingest", {{"out", "{work}/dataset"}}, {}, "{work}/dataset/manifest.json"},
+      {"embed-text", "embed-text",
+       {{"dataset", "{work}/dataset"}, {"out", "{work}/text_embeddings.h5"}},
+       {"ingest"}, "{work}/text_embeddings.h5"},
+      {"embed-collab", "embed-collab",
+       {{"dataset", "{work}/dataset"}, {"out", "{work}/collab_embeddings.h5"},
+        {"model-out", "{work}/sasrec.pt"}},
+       {"ingest"}, "{work}/collab_embeddings.h5"},
+      {"index", "index",
+       {{"text", "{work}/text_embeddings.h5"}, {"collab", "{work}/collab_embeddings.h5"},
+        {"out", "{work}/identifiers.h5"}},
+       {"embed-text", "embed-collab"}, "{work}/identifiers.h5"},
+      {"train", "train",
+       {{"dataset", "{work}/dataset"}, {"identifiers", "{work}/identifiers.h5"},
+        {"out", "{work}/run"}},
+       {"index"}, "{work}/run/checkpoints/best"},
+      {"eval", "eval",
+       {{"run", "{work}/run"}, {"out", "{work}/metrics/gensar.json"}},
+       {"train"}, "{work}/metrics/gensar.json"},
+      {"baseline-popularity", "eval",
+       {{"baseline", "popularity"}, {"dataset", "{work}/dataset"},
+        {"out", "{work}/metrics/popularity.json"}},
+       {"ingest"}, "{work}/metrics/popularity.json"},
+      {"baseline-bm25", "eval",
+       {{"baseline", "bm25"}, {"dataset", "{work}/dataset"}, {"out", "{work}/metrics/bm25.json"}},
+       {"ingest"}, "{work}/metrics/bm25.json"},
+      {"baseline-sasrec", "eval",
+       {{"baseline", "sasrec"}, {"dataset", "{work}/dataset"},
+        {"sasrec-model", "{work}/sasrec.pt"}, {"out", "{work}/metrics/sasrec.json"}},
+       {"embed-collab"}, "{work}/metrics/sasrec.json"},
+  };
+  return stages;
+}
+
+std::string default_pipeline_stages() {
+  std::string out;
+  for (const auto& s : pipeline_stages()) out += (out.empty() ? "" : ",") + s.name;
+  return out;
+}
+
+namespace {
+
+// metrics files: {"<protocol>": {"rec.hr@10": x, ...}, ...}
+nlohmann::json read_metrics(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in.good()) return nullptr;
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+void print_pipeline_report(const std::string& workdir, std::ostream& out) {
+  const std::vector<std::pair<std::string, std::string>> systems = {
+      {"GenSAR", "gensar"}, {"Popularity", "popularity"}, {"BM25", "bm25"}, {"SASRec", "sasrec"}};
+  const std::vector<std::string> columns = {"rec.hr@1",     "rec.hr@5",     "rec.hr@10",
+                                            "rec.ndcg@5",   "rec.ndcg@10",  "search.hr@1",
+                                            "search.hr@5",  "search.hr@10", "search.ndcg@5",
+                                            "search.ndcg@10"};
+  for (const std::string protocol : {"candidates", "full"}) {
+    bool header = false;
+    for (const auto& [label, file] : systems) {
+      nlohmann::json m = read_metrics(fs::path(workdir) / "metrics" / (file + ".json"));
+      if (m.is_null() || !m.contains(protocol)) continue;
+      if (!header) {
+        out << "\n"
+            << (std::string(protocol) == "candidates"
+                    ? "Test metrics, paper protocol (target + 99 fixed candidates)"
+                    : "Test metrics, full-catalogue ranking")
+            << "\n"
+            << fmt::format("{:<12}", "system");
+        for (const auto& c : columns) out << fmt::format("{:>15}", c);
+        out << "\n";
+        header = true;
+      }
+      out << fmt::format("{:<12}", label);
+      for (const auto& c : columns) {
+        const auto& row = m[protocol];
+        out << (row.contains(c) && row[c].is_number() ? fmt::format("{:>15.4f}", row[c].get<double>())
+                                                       : fmt::format("{:>15}", "-"));
+      }
+      out << "\n";
+    }
+  }
+  out.flush();
+}
+
+}  // namespace gensar::launch
