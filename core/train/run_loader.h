@@ -29,7 +29,7 @@ struct RunLoadOptions {
   std::string dataset_dir;       // override the dataset path recorded in the config
   // TP group the model is sharded over (nullptr = one process). Must match the checkpoint's TP
   // size, or be 1 (then the shards are gathered into the full model).
-  dist::CommunicatorPtr tp;
+  std::shared_ptr<dist::Communicator> tp;
 };
 
 struct LoadedRun {

@@ -1,0 +1,208 @@
+// gensar train: the GenSAR T5 model on the six multi-task samples, data x tensor parallel under
+// mpirun/srun, with validation, best/last checkpoints and exact resume. See docs/training.md.
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/common/check.h"
+#include "core/common/log.h"
+#include "core/model/hf_t5.h"
+#include "core/train/run_setup.h"
+#include "core/train/trainer.h"
+#include "distributed/checkpoint_io.h"
+#include "distributed/options.h"
+#include "distributed/process_mesh.h"
+#include "distributed/stop_signal.h"
+#include "launch/verbs.h"
+
+namespace fs = std::filesystem;
+
+namespace gensar::launch {
+
+Verb verb_train();
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  GENSAR_INPUT_CHECK(in.good(), "cannot read {}", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int run_train(const po::variables_map& vm) {
+  const dist::DistributedOptions dopts = dist::apply_distributed_options(vm);
+  const int threads = vm["threads"].as<int>();
+  if (threads > 0) torch::set_num_threads(threads);
+  auto mesh = std::make_shared<dist::ProcessMesh>(dist::world(), dist::MeshOptions{dopts.tp_size, dopts.device});
+  GENSAR_INPUT_CHECK(dopts.device == "cpu", "--device {}: the trainer runs on CPU in this build",
+                     dopts.device);
+
+  train::RunInputs in;
+  in.dataset_dir = vm["dataset"].as<std::string>();
+  in.identifiers_path = vm["identifiers"].as<std::string>();
+  in.prompts_path = vm["prompts"].as<std::string>();
+  if (in.prompts_path.empty()) in.prompts_path = train::default_prompts_path();
+  in.spm_model = vm["spm-model"].as<std::string>();
+  in.tokenizer.vocab_size = vm["vocab-size"].as<int>();
+  in.samples.history_rec = vm["history-rec"].as<int>();
+  in.samples.history_search = vm["history-search"].as<int>();
+  in.samples.max_input_len = vm["max-input-len"].as<int>();
+  in.samples.max_text_len = vm["max-text-len"].as<int>();
+  in.samples.max_query_len = vm["max-query-len"].as<int>();
+  in.samples.neutral_prompt = vm["neutral-prompt"].as<bool>();
+  in.samples.pseudo_query = vm["pseudo-query"].as<std::string>();
+
+  const std::string out = vm["out"].as<std::string>();
+  const bool resume = vm["resume"].as<bool>();
+  // A resumed run takes the tokenizer from its checkpoint (a retrained one would be identical, but
+  // loading is cheaper and also covers --spm-model files that moved).
+  if (resume) {
+    auto ref = dist::find_latest_checkpoint((fs::path(out) / "checkpoints").string());
+    if (ref) in.spm_model_bytes = read_text((fs::path(ref->path) / "tokenizer.model").string());
+  } else if (mesh->world_size() > 1) {
+    // Train the tokenizer once (rank 0) and share its bytes so every rank has the same vocabulary.
+    std::string bytes;
+    if (mesh->world_rank() == 0) {
+      data::Dataset ds(in.dataset_dir);
+      bytes = in.spm_model.empty() ? train::Tokenizer::train(train::tokenizer_corpus(ds), in.tokenizer)
+                                         .serialized_model()
+                                   : read_text(in.spm_model);
+    }
+    in.spm_model_bytes = mesh->world()->broadcast_bytes(bytes, 0);
+  }
+  train::RunPieces pieces = train::assemble_run(in);
+
+  model::T5Config config = train::model_config_for(vm["preset"].as<std::string>(), *pieces.tokenizer,
+                                                   vm["dropout"].as<double>(), mesh->tp_size());
+  const uint64_t seed = vm["seed"].as<uint64_t>();
+  model::T5Model model(config, mesh->tp_size() > 1 ? mesh->tp() : nullptr, seed);
+  const std::string init_hf = vm["init-hf"].as<std::string>();
+  if (!init_hf.empty() && !resume) {
+    auto summary = model::load_hf_t5(*model, init_hf, seed);
+    GENSAR_INFO("train", "initialised from {}: {} tensors, {} pretrained rows + {} new token rows",
+                init_hf, summary.tensors_loaded, summary.pretrained_vocab, summary.appended_rows);
+  }
+
+  train::TrainerOptions o;
+  o.out = out;
+  o.epochs = vm["epochs"].as<int64_t>();
+  o.max_steps = vm["max-steps"].as<int64_t>();
+  o.batch_size = vm["batch-size"].as<int64_t>();
+  o.grad_accum = vm["grad-accum"].as<int64_t>();
+  o.lr = vm["lr"].as<double>();
+  o.warmup_ratio = vm["warmup-ratio"].as<double>();
+  o.weight_decay = vm["weight-decay"].as<double>();
+  o.clip = vm["clip"].as<double>();
+  o.seed = seed;
+  const std::string tasks = vm["tasks"].as<std::string>();
+  if (!tasks.empty()) o.mix.enable_only(tasks);
+  o.mix.set_counts(vm["samples-per-task"].as<std::string>());
+  o.valid_every = vm["valid-every"].as<int64_t>();
+  o.validation.max_cases = vm["valid-cases"].as<int64_t>();
+  o.validation.beams = vm["beams"].as<int>();
+  o.validation.batch_size = vm["valid-batch-size"].as<int>();
+  o.patience = vm["patience"].as<int>();
+  o.keep_last = dopts.keep_checkpoints;
+  o.save_every = vm["save-every"].as<int64_t>();
+  o.log_every = vm["log-every"].as<int64_t>();
+  o.bucket_cap_mb = dopts.bucket_cap_mb;
+  o.resume = resume;
+  const std::string config_ini = dump_config(verb_train(), vm);
+  o.checkpoint_files = {{"config.ini", config_ini}, {"prompts.txt", read_text(in.prompts_path)}};
+  if (mesh->world_rank() == 0) {
+    fs::create_directories(out);
+    dist::write_file_atomically((fs::path(out) / "config.ini").string(), config_ini);
+  }
+
+  std::shared_ptr<data::EvalCandidates> candidates;
+  if (fs::exists(fs::path(in.dataset_dir) / "candidates.h5"))
+    candidates = std::make_shared<data::EvalCandidates>(data::load_eval_candidates(in.dataset_dir));
+  else
+    GENSAR_WARN("train", "{} has no candidates.h5: validation ranks the whole catalogue", in.dataset_dir);
+
+  train::Trainer trainer(o, pieces.builder, model, mesh, candidates);
+  trainer.maybe_resume();
+  const train::TrainStatus status = trainer.run();
+  if (mesh->world_rank() == 0) {
+    std::printf("%s: step %lld, %lld samples consumed, best validation score %.4f%s\n", out.c_str(),
+                static_cast<long long>(trainer.step()),
+                static_cast<long long>(trainer.consumed_samples()), trainer.best_metric(),
+                status == train::TrainStatus::kEarlyStopped ? " (early stop)" : "");
+  }
+  if (status == train::TrainStatus::kStopRequested) return dist::kExitRequeue;
+  return 0;
+}
+
+}  // namespace
+
+Verb verb_train() {
+  return Verb{
+      "train",
+      "train the GenSAR T5 model on the multi-task samples (DP x TP, checkpoints, exact resume)",
+      [](po::options_description& d) {
+        d.add_options()
+            ("dataset", po::value<std::string>()->required(), "ingested dataset directory")
+            ("identifiers", po::value<std::string>()->required(), "identifiers.h5 from `gensar index`")
+            ("out", po::value<std::string>()->required(), "run directory (checkpoints/, metrics.jsonl)")
+            ("preset", po::value<std::string>()->default_value("tiger"), "model size: tiger | t5-small")
+            ("init-hf", po::value<std::string>()->default_value(""),
+             "initialise from a Hugging Face T5 safetensors file (new token rows are drawn)")
+            ("spm-model", po::value<std::string>()->default_value(""),
+             "SentencePiece model to use (e.g. T5's spiece.model) instead of training one")
+            ("vocab-size", po::value<int>()->default_value(8000),
+             "SentencePiece pieces when training the tokenizer on item text and queries")
+            ("prompts", po::value<std::string>()->default_value(""),
+             "prompt template file (default: configs/prompts.txt of the source tree)")
+            ("epochs", po::value<int64_t>()->default_value(1), "passes over the per-epoch sample list")
+            ("max-steps", po::value<int64_t>()->default_value(0),
+             "optimiser steps (0 = from --epochs); also sizes the LR schedule")
+            ("batch-size", po::value<int64_t>()->default_value(64), "micro-batch per data-parallel rank")
+            ("grad-accum", po::value<int64_t>()->default_value(1), "micro-batches per optimiser step")
+            ("lr", po::value<double>()->default_value(1e-3), "peak AdamW learning rate")
+            ("warmup-ratio", po::value<double>()->default_value(0.01), "share of steps in linear warm-up")
+            ("weight-decay", po::value<double>()->default_value(1e-7), "AdamW weight decay (not on norms)")
+            ("clip", po::value<double>()->default_value(1.0), "global gradient-norm clip (0 = off)")
+            ("dropout", po::value<double>()->default_value(0.1), "dropout rate")
+            ("seed", po::value<uint64_t>()->default_value(2024),
+             "initialisation, sample lists, order, templates and dropout")
+            ("history-rec", po::value<int>()->default_value(5), "rec clicks in the history (N)")
+            ("history-search", po::value<int>()->default_value(5), "search sessions in the history (M)")
+            ("max-input-len", po::value<int>()->default_value(256),
+             "input tokens (oldest history dropped first)")
+            ("max-text-len", po::value<int>()->default_value(64), "tokens of an item's title + description")
+            ("max-query-len", po::value<int>()->default_value(32), "tokens of a query")
+            ("pseudo-query", po::value<std::string>()->default_value("own-queries"),
+             "query_item task input: own-queries | category-words")
+            ("tasks", po::value<std::string>()->default_value(""),
+             "tasks to train, comma-separated (default all: rec,search,next_query,query_item,"
+             "text_to_id,id_to_text)")
+            ("samples-per-task", po::value<std::string>()->default_value(""),
+             "per-epoch counts, e.g. search=100000,next_query=1000 (-1 = all)")
+            ("neutral-prompt", po::bool_switch()->default_value(false),
+             "ablation: the single [neutral] template for every task")
+            ("valid-every", po::value<int64_t>()->default_value(0),
+             "validate every N steps (0 = once per epoch, -1 = never)")
+            ("valid-cases", po::value<int64_t>()->default_value(0),
+             "validation cases per task (0 = all)")
+            ("valid-batch-size", po::value<int>()->default_value(16), "validation cases decoded together")
+            ("beams", po::value<int>()->default_value(30), "beam size of validation decoding")
+            ("patience", po::value<int>()->default_value(0),
+             "stop after N validations without improvement (0 = off)")
+            ("save-every", po::value<int64_t>()->default_value(0),
+             "also checkpoint every N steps (0 = at validations and at the end)")
+            ("log-every", po::value<int64_t>()->default_value(20), "steps between log lines (no terminal)")
+            ("resume", po::bool_switch()->default_value(false),
+             "continue from the run directory's latest checkpoint (exactly)")
+            ("threads", po::value<int>()->default_value(0), "intra-op threads (0 = LibTorch default)");
+        dist::add_distributed_options(d);
+      },
+      {},
+      run_train};
+}
+
+}  // namespace gensar::launch
