@@ -27,21 +27,21 @@ const std::vector<PipelineStage>& pipeline_stages() {
       {"train", "train",
        {{"dataset", "{work}/dataset"}, {"identifiers", "{work}/identifiers.h5"},
         {"out", "{work}/run"}},
-       {"index"}, "{work}/run/checkpoints/best"},
+       {"index"}, "{work}/run/checkpoints/latest"},
       {"eval", "eval",
-       {{"run", "{work}/run"}, {"out", "{work}/metrics/gensar.json"}},
-       {"train"}, "{work}/metrics/gensar.json"},
+       {{"run", "{work}/run"}, {"out", "{work}/metrics/gensar"}},
+       {"train"}, "{work}/metrics/gensar/metrics.json"},
       {"baseline-popularity", "eval",
        {{"baseline", "popularity"}, {"dataset", "{work}/dataset"},
-        {"out", "{work}/metrics/popularity.json"}},
-       {"ingest"}, "{work}/metrics/popularity.json"},
+        {"out", "{work}/metrics/popularity"}},
+       {"ingest"}, "{work}/metrics/popularity/metrics.json"},
       {"baseline-bm25", "eval",
-       {{"baseline", "bm25"}, {"dataset", "{work}/dataset"}, {"out", "{work}/metrics/bm25.json"}},
-       {"ingest"}, "{work}/metrics/bm25.json"},
+       {{"baseline", "bm25"}, {"dataset", "{work}/dataset"}, {"out", "{work}/metrics/bm25"}},
+       {"ingest"}, "{work}/metrics/bm25/metrics.json"},
       {"baseline-sasrec", "eval",
        {{"baseline", "sasrec"}, {"dataset", "{work}/dataset"},
-        {"sasrec-model", "{work}/sasrec.pt"}, {"out", "{work}/metrics/sasrec.json"}},
-       {"embed-collab"}, "{work}/metrics/sasrec.json"},
+        {"sasrec-model", "{work}/sasrec.pt"}, {"out", "{work}/metrics/sasrec"}},
+       {"embed-collab"}, "{work}/metrics/sasrec/metrics.json"},
   };
   return stages;
 }
@@ -54,7 +54,7 @@ std::string default_pipeline_stages() {
 
 namespace {
 
-// metrics files: {"<protocol>": {"rec.hr@10": x, ...}, ...}
+// metrics.json as gensar eval writes it: {"<protocol>": {"rec.hr@10": x, ...}, ...}
 nlohmann::json read_metrics(const fs::path& path) {
   std::ifstream in(path);
   if (!in.good()) return nullptr;
@@ -77,7 +77,7 @@ void print_pipeline_report(const std::string& workdir, std::ostream& out) {
   for (const std::string protocol : {"candidates", "full"}) {
     bool header = false;
     for (const auto& [label, file] : systems) {
-      nlohmann::json m = read_metrics(fs::path(workdir) / "metrics" / (file + ".json"));
+      nlohmann::json m = read_metrics(fs::path(workdir) / "metrics" / file / "metrics.json");
       if (m.is_null() || !m.contains(protocol)) continue;
       if (!header) {
         out << "\n"
