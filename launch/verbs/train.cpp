@@ -61,9 +61,10 @@ int run_train(const po::variables_map& vm) {
   const bool resume = vm["resume"].as<bool>();
   // A resumed run takes the tokenizer from its checkpoint (a retrained one would be identical, but
   // loading is cheaper and also covers --spm-model files that moved).
-  if (resume) {
-    auto ref = dist::find_latest_checkpoint((fs::path(out) / "checkpoints").string());
-    if (ref) in.spm_model_bytes = read_text((fs::path(ref->path) / "tokenizer.model").string());
+  std::optional<dist::CheckpointRef> resume_from;
+  if (resume) resume_from = dist::find_latest_checkpoint((fs::path(out) / "checkpoints").string());
+  if (resume_from) {
+    in.spm_model_bytes = read_text((fs::path(resume_from->path) / "tokenizer.model").string());
   } else if (mesh->world_size() > 1) {
     // Train the tokenizer once (rank 0) and share its bytes so every rank has the same vocabulary.
     std::string bytes;

@@ -10,6 +10,7 @@
 #include "core/train/trainer.h"
 #include "core/train/validator.h"
 #include "distributed/checkpoint_io.h"
+#include "distributed/stop_signal.h"
 #include "distributed/process_mesh.h"
 #include "train_fixture.h"
 
@@ -146,4 +147,23 @@ TEST(Trainer, ValidationSelectsBestCheckpointAndEarlyStops) {
   ASSERT_TRUE(best.has_value());
   EXPECT_EQ(best->step, 2);
   EXPECT_TRUE(std::filesystem::exists(run.dir + "/run/metrics.jsonl"));
+}
+
+TEST(Trainer, StopSignalSavesTheCurrentStepAndReportsRequeue) {
+  torch::set_num_threads(1);
+  TinyRun run = make_tiny_run("stop");
+  auto config = tiny_model_config(*run.pieces.tokenizer, 0.0);
+  model::T5Model model(config, nullptr, 1);
+  TrainerOptions o = quick_options(run.dir + "/run");
+  o.batch_size = 4;
+  o.max_steps = 10;
+  Trainer trainer(o, run.pieces.builder, model, single_mesh());
+  dist::request_stop();  // as the SIGTERM handler would
+  EXPECT_EQ(trainer.run(), TrainStatus::kStopRequested);
+  dist::clear_stop_request();
+  EXPECT_EQ(trainer.step(), 1);
+  auto latest = dist::find_latest_checkpoint(run.dir + "/run/checkpoints");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->step, 1);
+  EXPECT_EQ(dist::kExitRequeue, 75);
 }
