@@ -1,0 +1,135 @@
+#include "core/train/baselines.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+#include <string>
+
+#include "core/common/check.h"
+
+namespace gensar::train {
+
+std::vector<int64_t> training_rec_clicks(const data::Dataset& ds) {
+  // First held-out example (valid or test, either task) per user: everything from its interaction
+  // on is evaluation data, so only the events before it count.
+  std::vector<int32_t> cutoff(ds.num_users(), std::numeric_limits<int32_t>::max());
+  for (data::Task task : {data::Task::kRec, data::Task::kSearch}) {
+    for (data::Split split : {data::Split::kValid, data::Split::kTest}) {
+      for (const auto& ex : ds.examples(task, split))
+        cutoff[ex.user] = std::min(cutoff[ex.user], ex.event_index);
+    }
+  }
+  std::vector<int64_t> clicks(ds.num_items(), 0);
+  ds.for_each_user([&](int32_t user, std::string_view, const std::vector<data::Event>& events) {
+    int64_t end = static_cast<int64_t>(events.size());
+    if (cutoff[user] != std::numeric_limits<int32_t>::max())
+      end = data::history_end(events, cutoff[user]);
+    for (int64_t i = 0; i < end; ++i)
+      if (events[i].kind == data::EventKind::kRec) ++clicks[events[i].item];
+  });
+  return clicks;
+}
+
+RankedList rank_by_score(const std::vector<double>& score_of_item, const int32_t* items,
+                         int64_t n, int64_t k) {
+  std::vector<int32_t> order;
+  if (items) {
+    order.assign(items, items + n);
+  } else {
+    order.resize(score_of_item.size());
+    std::iota(order.begin(), order.end(), 0);
+  }
+  const auto better = [&](int32_t a, int32_t b) {
+    if (score_of_item[a] != score_of_item[b]) return score_of_item[a] > score_of_item[b];
+    return a < b;
+  };
+  const int64_t keep = std::min<int64_t>(k, static_cast<int64_t>(order.size()));
+  std::partial_sort(order.begin(), order.begin() + keep, order.end(), better);
+  RankedList out;
+  for (int64_t i = 0; i < keep; ++i) {
+    out.items.push_back(order[i]);
+    out.scores.push_back(score_of_item[order[i]]);
+  }
+  return out;
+}
+
+BatchRanker popularity_ranker(const data::Dataset& ds, int64_t k) {
+  const std::vector<int64_t> clicks = training_rec_clicks(ds);
+  auto scores = std::make_shared<std::vector<double>>(clicks.begin(), clicks.end());
+  return [scores, k](Protocol, data::Task, const std::vector<EvalCase>& cases,
+                     std::vector<RankedList>* out) {
+    out->clear();
+    for (const auto& c : cases)
+      out->push_back(rank_by_score(*scores, c.candidates, c.candidates ? c.num_candidates : 0, k));
+  };
+}
+
+BatchRanker bm25_ranker(const data::Dataset& ds, int64_t k, data::Bm25Params params) {
+  auto index = std::make_shared<data::Bm25Index>(params);
+  for (int32_t i = 0; i < ds.num_items(); ++i)
+    index->add(data::bm25_item_document(ds.item_title(i), ds.item_description(i), ds.item_brand(i),
+                                        ds.item_categories(i)));
+  const data::Dataset* dsp = &ds;
+  return [index, dsp, k](Protocol protocol, data::Task task, const std::vector<EvalCase>& cases,
+                         std::vector<RankedList>* out) {
+    GENSAR_INPUT_CHECK(task == data::Task::kSearch,
+                       "the bm25 baseline ranks search cases only (use --tasks search)");
+    out->clear();
+    for (const auto& c : cases) {
+      GENSAR_CHECK(c.query >= 0, "search case (user {}, event {}) has no query", c.user,
+                   c.event_index);
+      const std::string query(dsp->query_text(c.query));
+      if (protocol == Protocol::kCandidates) {
+        std::vector<double> score(dsp->num_items(), 0.0);
+        for (int32_t i = 0; i < c.num_candidates; ++i)
+          score[c.candidates[i]] = index->score(query, static_cast<uint32_t>(c.candidates[i]));
+        out->push_back(rank_by_score(score, c.candidates, c.num_candidates, k));
+      } else {
+        // Only items sharing a word with the query score; the list ends there (a target without a
+        // shared word is not retrieved).
+        RankedList l;
+        for (const auto& hit : index->top_k(query, static_cast<size_t>(k))) {
+          l.items.push_back(hit.doc);
+          l.scores.push_back(hit.score);
+        }
+        out->push_back(std::move(l));
+      }
+    }
+  };
+}
+
+std::vector<int64_t> rec_history(const data::Dataset& ds, int32_t user, int32_t event_index) {
+  const std::vector<data::Event> events = ds.events(user);
+  const int64_t end = data::history_end(events, event_index);
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < end; ++i)
+    if (events[i].kind == data::EventKind::kRec) out.push_back(events[i].item);
+  return out;
+}
+
+BatchRanker sequence_ranker(const data::Dataset& ds, SequenceScorer score_all, int64_t k) {
+  const data::Dataset* dsp = &ds;
+  return [dsp, score_all, k](Protocol, data::Task task, const std::vector<EvalCase>& cases,
+                             std::vector<RankedList>* out) {
+    GENSAR_INPUT_CHECK(task == data::Task::kRec,
+                       "the sasrec baseline ranks recommendation cases only (use --tasks rec)");
+    std::vector<std::vector<int64_t>> histories;
+    for (const auto& c : cases) histories.push_back(rec_history(*dsp, c.user, c.event_index));
+    torch::Tensor scores = score_all(histories).to(torch::kCPU, torch::kFloat64).contiguous();
+    GENSAR_CHECK(scores.dim() == 2 && scores.size(0) == static_cast<int64_t>(cases.size()) &&
+                     scores.size(1) == dsp->num_items(),
+                 "sequence scorer returned {} scores for {} cases x {} items", scores.numel(),
+                 cases.size(), dsp->num_items());
+    out->clear();
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const double* row = scores[i].data_ptr<double>();
+      const std::vector<double> score(row, row + dsp->num_items());
+      const auto& c = cases[i];
+      out->push_back(rank_by_score(score, c.candidates, c.candidates ? c.num_candidates : 0, k));
+    }
+  };
+}
+
+}  // namespace gensar::train

@@ -1,0 +1,407 @@
+#include "core/train/evaluator.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/common/check.h"
+#include "core/common/log.h"
+#include "core/decoding/beam_search.h"
+#include "core/decoding/metrics.h"
+#include "core/decoding/prefix_trie.h"
+#include "core/train/batch.h"
+
+namespace gensar::train {
+namespace {
+
+// Records travel between ranks as bytes: strings length-prefixed, numbers raw (exact doubles, so
+// the gathered records equal the ones a single process keeps).
+class ByteWriter {
+ public:
+  template <typename T>
+  void put(const T& v) {
+    const auto* p = reinterpret_cast<const char*>(&v);
+    bytes_.append(p, sizeof(T));
+  }
+  void put_string(const std::string& s) {
+    put<int64_t>(static_cast<int64_t>(s.size()));
+    bytes_.append(s);
+  }
+  template <typename T>
+  void put_vector(const std::vector<T>& v) {
+    put<int64_t>(static_cast<int64_t>(v.size()));
+    bytes_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+  }
+  std::string& bytes() { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
+class ByteReader {
+ public:
+  ByteReader(const char* data, size_t size) : data_(data), size_(size) {}
+  bool done() const { return pos_ >= size_; }
+  template <typename T>
+  T get() {
+    GENSAR_CHECK(pos_ + sizeof(T) <= size_, "record bytes truncated at {}", pos_);
+    T v;
+    std::memcpy(&v, data_ + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  std::string get_string() {
+    const auto n = static_cast<size_t>(get<int64_t>());
+    GENSAR_CHECK(pos_ + n <= size_, "record bytes truncated at {}", pos_);
+    std::string s(data_ + pos_, n);
+    pos_ += n;
+    return s;
+  }
+  template <typename T>
+  std::vector<T> get_vector() {
+    const auto n = static_cast<size_t>(get<int64_t>());
+    GENSAR_CHECK(pos_ + n * sizeof(T) <= size_, "record bytes truncated at {}", pos_);
+    std::vector<T> v(n);
+    std::memcpy(v.data(), data_ + pos_, n * sizeof(T));
+    pos_ += n * sizeof(T);
+    return v;
+  }
+
+ private:
+  const char* data_;
+  size_t size_;
+  size_t pos_ = 0;
+};
+
+// An evaluated case with its global order (protocol index, task index, position in the selection).
+struct OrderedRecord {
+  int64_t order[3];
+  decoding::CaseRecord record;
+};
+
+void serialize(const OrderedRecord& r, ByteWriter* w) {
+  for (int64_t o : r.order) w->put<int64_t>(o);
+  w->put_string(r.record.case_id);
+  w->put_string(r.record.protocol);
+  w->put_string(r.record.task);
+  w->put<int64_t>(r.record.target);
+  w->put<int64_t>(r.record.rank);
+  w->put_vector(r.record.items);
+  w->put_vector(r.record.scores);
+}
+
+OrderedRecord deserialize(ByteReader* r) {
+  OrderedRecord out;
+  for (int64_t& o : out.order) o = r->get<int64_t>();
+  out.record.case_id = r->get_string();
+  out.record.protocol = r->get_string();
+  out.record.task = r->get_string();
+  out.record.target = r->get<int64_t>();
+  out.record.rank = r->get<int64_t>();
+  out.record.items = r->get_vector<int64_t>();
+  out.record.scores = r->get_vector<double>();
+  return out;
+}
+
+// Every rank's bytes, concatenated in rank order, on every rank.
+std::string gather_bytes(dist::Communicator& comm, const std::string& mine) {
+  torch::Tensor size = torch::full({1}, static_cast<int64_t>(mine.size()), torch::kInt64);
+  torch::Tensor sizes = comm.all_gather(size);
+  const int64_t max_size = std::max<int64_t>(1, sizes.max().item<int64_t>());
+  torch::Tensor padded = torch::zeros({max_size}, torch::kByte);
+  std::memcpy(padded.data_ptr<uint8_t>(), mine.data(), mine.size());
+  torch::Tensor all = comm.all_gather(padded).contiguous();
+  std::string out;
+  const char* base = reinterpret_cast<const char*>(all.data_ptr<uint8_t>());
+  for (int r = 0; r < comm.size(); ++r)
+    out.append(base + r * max_size, static_cast<size_t>(sizes[r].item<int64_t>()));
+  return out;
+}
+
+std::string case_id(const data::Dataset& ds, int32_t user, int32_t event_index) {
+  return ds.user_key(user) + "@" + std::to_string(event_index);
+}
+
+}  // namespace
+
+const char* protocol_name(Protocol protocol) {
+  return protocol == Protocol::kCandidates ? "candidates" : "full";
+}
+
+std::vector<Protocol> parse_protocols(const std::string& text) {
+  if (text == "candidates") return {Protocol::kCandidates};
+  if (text == "full") return {Protocol::kFull};
+  if (text == "both") return {Protocol::kCandidates, Protocol::kFull};
+  GENSAR_INPUT_CHECK(false, "--protocol: expected candidates, full or both, got '{}'", text);
+  return {};
+}
+
+std::vector<data::Task> parse_eval_tasks(const std::string& text) {
+  if (text == "rec") return {data::Task::kRec};
+  if (text == "search") return {data::Task::kSearch};
+  if (text == "both" || text == "rec,search" || text == "search,rec")
+    return {data::Task::kRec, data::Task::kSearch};
+  GENSAR_INPUT_CHECK(false, "--tasks: expected rec, search or both, got '{}'", text);
+  return {};
+}
+
+data::Split parse_eval_split(const std::string& text) {
+  if (text == "test") return data::Split::kTest;
+  if (text == "valid") return data::Split::kValid;
+  GENSAR_INPUT_CHECK(false, "--split: expected test or valid, got '{}'", text);
+  return data::Split::kTest;
+}
+
+std::vector<int64_t> selected_examples(int64_t n, int64_t max_cases) {
+  std::vector<int64_t> out;
+  if (max_cases <= 0 || max_cases >= n) {
+    out.resize(n);
+    for (int64_t i = 0; i < n; ++i) out[i] = i;
+    return out;
+  }
+  // Evenly strided: spreads the subset over all users (the split is in user order), fixed for a
+  // given (n, max_cases), and distinct because n > max_cases.
+  out.reserve(max_cases);
+  for (int64_t i = 0; i < max_cases; ++i) out.push_back(i * n / max_cases);
+  return out;
+}
+
+EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
+                         const data::EvalCandidates* candidates, const EvalOptions& options,
+                         dist::Communicator* comm) {
+  const auto t0 = std::chrono::steady_clock::now();
+  GENSAR_INPUT_CHECK(options.beams >= 1, "--beams must be >= 1, got {}", options.beams);
+  GENSAR_INPUT_CHECK(options.batch_size >= 1, "--batch-size must be >= 1, got {}", options.batch_size);
+  GENSAR_INPUT_CHECK(options.split != data::Split::kTrain, "evaluation needs the valid or test split");
+  const int rank = comm ? comm->rank() : 0;
+  const int size = comm ? comm->size() : 1;
+
+  std::vector<OrderedRecord> mine;
+  int64_t total_cases = 0;
+  for (size_t pi = 0; pi < options.protocols.size(); ++pi) {
+    const Protocol protocol = options.protocols[pi];
+    GENSAR_INPUT_CHECK(protocol != Protocol::kCandidates || candidates != nullptr,
+                       "the candidates protocol needs {}/candidates.h5 (ingest --candidates)",
+                       ds.dir());
+    for (size_t ti = 0; ti < options.tasks.size(); ++ti) {
+      const data::Task task = options.tasks[ti];
+      const auto& examples = ds.examples(task, options.split);
+      if (candidates) {
+        GENSAR_CHECK(candidates->size(task, options.split) == examples.size(),
+                     "candidates.h5 has {} {} {} rows, the dataset {} examples",
+                     candidates->size(task, options.split), data::task_name(task),
+                     data::split_name(options.split), examples.size());
+      }
+      const std::vector<int64_t> selected =
+          selected_examples(static_cast<int64_t>(examples.size()), options.max_cases);
+      total_cases += static_cast<int64_t>(selected.size());
+      const int64_t batches =
+          (static_cast<int64_t>(selected.size()) + options.batch_size - 1) / options.batch_size;
+      for (int64_t b = rank; b < batches; b += size) {
+        const int64_t begin = b * options.batch_size;
+        const int64_t end = std::min<int64_t>(begin + options.batch_size, selected.size());
+        std::vector<EvalCase> cases;
+        for (int64_t s = begin; s < end; ++s) {
+          const int64_t ex_index = selected[s];
+          const data::Example& ex = examples[ex_index];
+          const std::vector<data::Event> events = ds.events(ex.user);
+          GENSAR_CHECK(ex.event_index < static_cast<int32_t>(events.size()),
+                       "example ({}, {}) outside the user's {} events", ex.user, ex.event_index,
+                       events.size());
+          const data::Event& ev = events[ex.event_index];
+          EvalCase c;
+          c.task = task;
+          c.example = ex_index;
+          c.user = ex.user;
+          c.event_index = ex.event_index;
+          c.target = ev.item;
+          c.query = ev.query;
+          if (protocol == Protocol::kCandidates) {
+            const auto row = candidates->row(task, options.split, ex_index);
+            GENSAR_CHECK(row.user == ex.user && row.event_index == ex.event_index &&
+                             row.target() == ev.item,
+                         "candidate row {} is for (user {}, event {}), the example is ({}, {})",
+                         ex_index, row.user, row.event_index, ex.user, ex.event_index);
+            c.candidates = row.items;
+            c.num_candidates = row.size;
+          }
+          cases.push_back(c);
+        }
+        std::vector<RankedList> lists;
+        ranker(protocol, task, cases, &lists);
+        GENSAR_CHECK(lists.size() == cases.size(), "ranker returned {} lists for {} cases",
+                     lists.size(), cases.size());
+        for (size_t i = 0; i < cases.size(); ++i) {
+          RankedList& l = lists[i];
+          if (static_cast<int64_t>(l.items.size()) > options.beams) {
+            l.items.resize(options.beams);
+            if (l.scores.size() > l.items.size()) l.scores.resize(l.items.size());
+          }
+          OrderedRecord r;
+          r.order[0] = static_cast<int64_t>(pi);
+          r.order[1] = static_cast<int64_t>(ti);
+          r.order[2] = begin + static_cast<int64_t>(i);
+          r.record = decoding::make_case_record(case_id(ds, cases[i].user, cases[i].event_index),
+                                                protocol_name(protocol), data::task_name(task),
+                                                cases[i].target, std::move(l.items),
+                                                std::move(l.scores));
+          mine.push_back(std::move(r));
+        }
+      }
+    }
+  }
+
+  EvalResult result;
+  result.cases = total_cases;
+  std::vector<OrderedRecord> all;
+  if (size > 1) {
+    ByteWriter w;
+    for (const auto& r : mine) serialize(r, &w);
+    const std::string bytes = gather_bytes(*comm, w.bytes());
+    if (rank == 0) {
+      ByteReader reader(bytes.data(), bytes.size());
+      while (!reader.done()) all.push_back(deserialize(&reader));
+    }
+  } else {
+    all = std::move(mine);
+  }
+  if (rank == 0) {
+    std::sort(all.begin(), all.end(), [](const OrderedRecord& a, const OrderedRecord& b) {
+      return std::lexicographical_compare(a.order, a.order + 3, b.order, b.order + 3);
+    });
+    GENSAR_CHECK(static_cast<int64_t>(all.size()) == total_cases, "gathered {} records for {} cases",
+                 all.size(), total_cases);
+    std::map<std::string, decoding::MetricAccumulator> acc;
+    for (const auto& r : all) acc[r.record.protocol].add(r.record.task, r.record.rank);
+    for (auto& [protocol, a] : acc) result.metrics[protocol] = a.means();
+    // A protocol whose tasks all had zero cases still appears (with no keys), so the JSON shape is
+    // fixed by the options.
+    for (Protocol p : options.protocols) result.metrics[protocol_name(p)];
+    result.records.reserve(all.size());
+    for (auto& r : all) result.records.push_back(std::move(r.record));
+  }
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+namespace {
+
+decoding::PrefixTrie identifier_trie(const SampleBuilder& b, const int32_t* items, int64_t n,
+                                     bool semantic) {
+  std::vector<int64_t> tokens, ids;
+  int64_t len = 0;
+  tokens.reserve(n * 4);
+  ids.reserve(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const auto id = semantic ? b.semantic_id(items[i]) : b.collaborative_id(items[i]);
+    GENSAR_CHECK(len == 0 || static_cast<int64_t>(id.size()) == len,
+                 "item {} has an identifier of {} tokens, others {}", items[i], id.size(), len);
+    len = static_cast<int64_t>(id.size());
+    tokens.insert(tokens.end(), id.begin(), id.end());
+    ids.push_back(items[i]);
+  }
+  return decoding::PrefixTrie::build(tokens, len, ids);
+}
+
+}  // namespace
+
+EvalResult evaluate(decoding::Seq2SeqScorer& scorer, const SampleBuilder& builder,
+                    const data::EvalCandidates* candidates, const EvalOptions& options,
+                    dist::Communicator* comm) {
+  torch::NoGradGuard no_grad;
+  const data::Dataset& ds = builder.dataset();
+  std::vector<int32_t> catalogue(ds.num_items());
+  for (int32_t i = 0; i < ds.num_items(); ++i) catalogue[i] = i;
+  // Catalogue tries are built once per task, on first use.
+  std::map<data::Task, std::unique_ptr<decoding::PrefixTrie>> full_tries;
+
+  BatchRanker ranker = [&](Protocol protocol, data::Task task, const std::vector<EvalCase>& cases,
+                           std::vector<RankedList>* out) {
+    const bool semantic = task == data::Task::kSearch;
+    const Task model_task = semantic ? Task::kSearch : Task::kRec;
+    std::vector<std::vector<int64_t>> inputs;
+    inputs.reserve(cases.size());
+    for (const auto& c : cases) inputs.push_back(builder.build_input(model_task, c.user, c.event_index, 0));
+    std::vector<decoding::PrefixTrie> case_tries;
+    std::vector<const decoding::PrefixTrie*> tries;
+    if (protocol == Protocol::kCandidates) {
+      case_tries.reserve(cases.size());
+      for (const auto& c : cases)
+        case_tries.push_back(identifier_trie(builder, c.candidates, c.num_candidates, semantic));
+      for (const auto& t : case_tries) tries.push_back(&t);
+    } else {
+      auto& trie = full_tries[task];
+      if (!trie)
+        trie = std::make_unique<decoding::PrefixTrie>(
+            identifier_trie(builder, catalogue.data(), catalogue.size(), semantic));
+      tries.push_back(trie.get());
+    }
+    torch::Tensor ids, mask;
+    collate_inputs(inputs, builder.tokenizer().pad_id(), &ids, &mask);
+    decoding::BeamSearchOptions bs;
+    bs.num_beams = options.beams;
+    bs.forced_prefix = {semantic ? builder.src_item_token() : builder.rec_item_token()};
+    const decoding::BeamSearchResult result = decoding::beam_search(scorer, ids, mask, tries, bs);
+    out->clear();
+    for (const auto& cb : result.cases) {
+      RankedList l;
+      l.items = cb.ranked_items(options.beams);
+      l.scores = cb.ranked_scores(options.beams);
+      out->push_back(std::move(l));
+    }
+  };
+  return evaluate_with(ranker, ds, candidates, options, comm);
+}
+
+std::string metrics_json(const EvalResult& result) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [protocol, metrics] : result.metrics) {
+    nlohmann::ordered_json m = nlohmann::ordered_json::object();
+    for (const auto& [key, value] : metrics) m[key] = value;
+    j[protocol] = m;
+  }
+  return j.dump(2);
+}
+
+std::string metrics_table(const EvalResult& result) {
+  const auto& names = decoding::metric_names();
+  std::string out = fmt::format("{:<11} {:<7} {:>7}", "protocol", "task", "cases");
+  for (const auto& n : names) out += fmt::format(" {:>8}", n);
+  out += "\n";
+  for (const auto& [protocol, metrics] : result.metrics) {
+    for (const char* task : {"rec", "search"}) {
+      auto count = metrics.find(std::string(task) + ".count");
+      if (count == metrics.end()) continue;
+      out += fmt::format("{:<11} {:<7} {:>7}", protocol, task, static_cast<int64_t>(count->second));
+      for (const auto& n : names) {
+        auto it = metrics.find(std::string(task) + "." + n);
+        out += it == metrics.end() ? fmt::format(" {:>8}", "-") : fmt::format(" {:>8.4f}", it->second);
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+void write_eval_outputs(const std::string& dir, const EvalResult& result) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  {
+    std::ofstream out(fs::path(dir) / "metrics.json");
+    GENSAR_INPUT_CHECK(out.good(), "cannot write {}/metrics.json", dir);
+    out << metrics_json(result) << "\n";
+  }
+  decoding::write_case_records((fs::path(dir) / "cases.jsonl").string(), result.records);
+}
+
+}  // namespace gensar::train

@@ -1,0 +1,115 @@
+// Baselines on the trainer's tiny joint log, checked against hand-derived expectations: the log is
+// item(u, k) = (3u + k(2u + 1)) mod 8 for interactions k = 0..11 of users u = 0..5, every odd k also
+// a search click, and leave-one-out splits.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/common/check.h"
+#include "core/seqrec/sasrec.h"
+#include "core/train/baselines.h"
+#include "tests/eval/eval_fixture.h"
+
+namespace gensar::train {
+namespace {
+
+EvalOptions options(std::vector<data::Task> tasks) {
+  EvalOptions o;
+  o.protocols = {Protocol::kCandidates, Protocol::kFull};
+  o.tasks = std::move(tasks);
+  o.beams = 30;
+  return o;
+}
+
+TEST(Baselines, RankByScoreOrdersByScoreThenItem) {
+  const std::vector<double> score = {3, 9, 9, 1};
+  EXPECT_EQ(rank_by_score(score, nullptr, 0, 10).items, (std::vector<int64_t>{1, 2, 0, 3}));
+  const int32_t subset[] = {3, 2, 0};
+  const RankedList l = rank_by_score(score, subset, 3, 2);
+  EXPECT_EQ(l.items, (std::vector<int64_t>{2, 0}));
+  EXPECT_EQ(l.scores, (std::vector<double>{9, 3}));
+}
+
+TEST(Baselines, PopularityCountsTrainingClicksAndRanksTheMostClickedFirst) {
+  auto f = testing::make_eval_fixture("pop");
+  const auto& ds = *f.run.pieces.dataset;
+  // Held out per user: rec k = 10, 11 and search k = 9, 11; the first held-out interaction is k = 9,
+  // so training rec clicks are k = 0..8.
+  std::vector<int64_t> expected(8, 0);
+  for (int u = 0; u < 6; ++u)
+    for (int k = 0; k <= 8; ++k) ++expected[(3 * u + k * (2 * u + 1)) % 8];
+  std::vector<int64_t> clicks = training_rec_clicks(ds);
+  std::vector<int64_t> by_key(8);
+  for (int32_t i = 0; i < ds.num_items(); ++i)
+    by_key[std::stoi(std::string(ds.item_key(i)).substr(1))] = clicks[i];
+  EXPECT_EQ(by_key, expected);
+
+  const int32_t most = static_cast<int32_t>(std::max_element(clicks.begin(), clicks.end()) - clicks.begin());
+  EvalResult r = evaluate_with(popularity_ranker(ds, 30), ds, f.candidates.get(),
+                               options({data::Task::kRec, data::Task::kSearch}), nullptr);
+  ASSERT_FALSE(r.records.empty());
+  for (const auto& rec : r.records) {
+    if (rec.protocol == "full") {
+      EXPECT_EQ(rec.items.front(), most);
+      EXPECT_EQ(rec.items.size(), 8u);
+    }
+    for (size_t i = 1; i < rec.items.size(); ++i)
+      EXPECT_GE(clicks[rec.items[i - 1]], clicks[rec.items[i]]);
+  }
+}
+
+TEST(Baselines, Bm25RetrievesTheItemTheQueryNames) {
+  auto f = testing::make_eval_fixture("bm25");
+  const auto& ds = *f.run.pieces.dataset;
+  // Every query of the tiny log names its item's title ("beaker" -> "glass beaker", ...).
+  EvalResult r = evaluate_with(bm25_ranker(ds, 30), ds, f.candidates.get(),
+                               options({data::Task::kSearch}), nullptr);
+  EXPECT_DOUBLE_EQ(r.metrics.at("candidates").at("search.hr@1"), 1.0);
+  EXPECT_DOUBLE_EQ(r.metrics.at("full").at("search.hr@1"), 1.0);
+  EXPECT_DOUBLE_EQ(r.metrics.at("full").at("search.mrr"), 1.0);
+  EXPECT_THROW(evaluate_with(bm25_ranker(ds, 30), ds, f.candidates.get(),
+                             options({data::Task::kRec}), nullptr),
+               InputError);
+}
+
+TEST(Baselines, SequenceRankerFollowsTheSasRecScores) {
+  torch::set_num_threads(1);
+  auto f = testing::make_eval_fixture("sasrec");
+  const auto& ds = *f.run.pieces.dataset;
+  seqrec::SasRecConfig c;
+  c.num_items = ds.num_items();
+  c.hidden = 16;
+  c.max_len = 10;
+  c.dropout = 0.0;
+  auto model = std::make_shared<seqrec::SasRec>(c, 3);
+  model->train(false);
+  auto ranker = sequence_ranker(
+      ds, [model](const std::vector<std::vector<int64_t>>& h) { return model->score_all_batch(h); }, 30);
+  EvalResult r = evaluate_with(ranker, ds, f.candidates.get(), options({data::Task::kRec}), nullptr);
+  const auto& examples = ds.examples(data::Task::kRec, data::Split::kTest);
+  size_t i = 0;
+  for (const auto& rec : r.records) {
+    if (rec.protocol != "candidates") continue;
+    const auto row = f.candidates->row(data::Task::kRec, data::Split::kTest, i);
+    const auto& ex = examples[i++];
+    EXPECT_EQ(std::set<int64_t>(rec.items.begin(), rec.items.end()),
+              std::set<int64_t>(row.items, row.items + row.size));
+    const auto history = rec_history(ds, ex.user, ex.event_index);
+    EXPECT_FALSE(history.empty());
+    torch::Tensor s = model->score(history, rec.items);
+    for (int64_t j = 1; j < s.size(0); ++j) EXPECT_GE(s[j - 1].item<float>(), s[j].item<float>());
+  }
+  EXPECT_EQ(i, examples.size());
+  EXPECT_THROW(evaluate_with(ranker, ds, nullptr, [] {
+                 EvalOptions o;
+                 o.protocols = {Protocol::kFull};
+                 o.tasks = {data::Task::kSearch};
+                 return o;
+               }(), nullptr),
+               InputError);
+}
+
+}  // namespace
+}  // namespace gensar::train
