@@ -11,6 +11,9 @@ const std::vector<Verb>& all_verbs() {
       verb_stats(),
       verb_embed_collab(),
       verb_compare(),
+      verb_eval(),
+      verb_recommend(),
+      verb_search(),
       verb_train(),
       verb_pipeline(),
   };

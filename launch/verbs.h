@@ -13,6 +13,9 @@ Verb verb_index();
 Verb verb_ingest();
 Verb verb_stats();
 Verb verb_compare();
+Verb verb_eval();
+Verb verb_recommend();
+Verb verb_search();
 Verb verb_train();
 Verb verb_pipeline();
 

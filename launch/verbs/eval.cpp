@@ -1,0 +1,154 @@
+// gensar eval: metrics of a trained run (or of a baseline) on the valid/test split under the
+// candidates and/or full-catalogue protocol; table or JSON on stdout, metrics.json + per-case
+// cases.jsonl in the eval directory. Runs under mpirun: ranks split the cases, rank 0 reports.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "core/common/check.h"
+#include "core/common/log.h"
+#include "core/seqrec/sasrec.h"
+#include "core/train/baselines.h"
+#include "core/train/evaluator.h"
+#include "core/train/run_loader.h"
+#include "data_pipeline/candidates.h"
+#include "distributed/communicator.h"
+#include "launch/verbs.h"
+
+namespace gensar::launch {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::unique_ptr<data::EvalCandidates> maybe_candidates(const std::string& dataset_dir,
+                                                       const std::vector<train::Protocol>& protocols) {
+  for (auto p : protocols)
+    if (p == train::Protocol::kCandidates)
+      return std::make_unique<data::EvalCandidates>(data::load_eval_candidates(dataset_dir));
+  return nullptr;
+}
+
+int run_eval(const po::variables_map& vm) {
+  auto comm = dist::world();
+  const bool root = comm->rank() == 0;
+  train::EvalOptions opts;
+  opts.split = train::parse_eval_split(vm["split"].as<std::string>());
+  opts.protocols = train::parse_protocols(vm["protocol"].as<std::string>());
+  opts.beams = vm["beams"].as<int>();
+  opts.batch_size = vm["batch-size"].as<int>();
+  opts.max_cases = vm["max-cases"].as<int64_t>();
+  GENSAR_INPUT_CHECK(opts.max_cases >= 0, "--max-cases must be >= 0, got {}", opts.max_cases);
+  const std::string baseline = vm["baseline"].as<std::string>();
+  const std::string run = vm["run"].as<std::string>();
+  const std::string checkpoint = vm["checkpoint"].as<std::string>();
+  std::string out_dir = vm["out"].as<std::string>();
+  const std::string tasks = vm["tasks"].as<std::string>();
+
+  train::EvalResult result;
+  std::string run_dir;  // where metrics.json also goes (--run only)
+  if (baseline != "none") {
+    GENSAR_INPUT_CHECK(baseline == "popularity" || baseline == "bm25" || baseline == "sasrec",
+                       "--baseline: expected none, popularity, bm25 or sasrec, got '{}'", baseline);
+    GENSAR_INPUT_CHECK(run.empty() && checkpoint.empty(),
+                       "--baseline evaluates a baseline: give --dataset, not --run/--checkpoint");
+    const std::string dataset_dir = vm["dataset"].as<std::string>();
+    GENSAR_INPUT_CHECK(!dataset_dir.empty(), "--baseline {} needs --dataset DIR", baseline);
+    data::Dataset ds(dataset_dir);
+    opts.tasks = train::parse_eval_tasks(
+        tasks != "auto" ? tasks : baseline == "bm25" ? "search" : baseline == "sasrec" ? "rec" : "both");
+    auto candidates = maybe_candidates(dataset_dir, opts.protocols);
+    train::BatchRanker ranker;
+    std::shared_ptr<seqrec::SasRec> sasrec;
+    if (baseline == "popularity") {
+      ranker = train::popularity_ranker(ds, opts.beams);
+    } else if (baseline == "bm25") {
+      ranker = train::bm25_ranker(ds, opts.beams);
+    } else {
+      std::string model_path = vm["sasrec-model"].as<std::string>();
+      if (model_path.empty()) model_path = (fs::path(dataset_dir) / "sasrec_model.pt").string();
+      GENSAR_INPUT_CHECK(fs::exists(model_path),
+                         "--baseline sasrec: no model at {} (give --sasrec-model FILE from embed-collab)",
+                         model_path);
+      sasrec = std::make_shared<seqrec::SasRec>(seqrec::SasRec::load(model_path));
+      GENSAR_INPUT_CHECK(sasrec->config().num_items == ds.num_items(),
+                         "{}: SASRec model has {} items, the dataset {}", model_path,
+                         sasrec->config().num_items, ds.num_items());
+      sasrec->train(false);
+      ranker = train::sequence_ranker(
+          ds, [sasrec](const std::vector<std::vector<int64_t>>& h) { return sasrec->score_all_batch(h); },
+          opts.beams);
+    }
+    GENSAR_INFO("eval", "baseline {} on {} ({} split)", baseline, dataset_dir,
+                data::split_name(opts.split));
+    result = train::evaluate_with(ranker, ds, candidates.get(), opts, comm.get());
+  } else {
+    GENSAR_INPUT_CHECK(run.empty() != checkpoint.empty(),
+                       "gensar eval: give exactly one of --run RUN_DIR, --checkpoint DIR (or --baseline)");
+    opts.tasks = train::parse_eval_tasks(tasks == "auto" ? "both" : tasks);
+    train::RunLoadOptions load;
+    load.which = vm["which"].as<std::string>();
+    load.dataset_dir = vm["dataset"].as<std::string>();
+    train::LoadedRun loaded = train::load_run(run.empty() ? checkpoint : run, load);
+    auto candidates = maybe_candidates(loaded.dataset->dir(), opts.protocols);
+    GENSAR_INFO("eval", "{} (step {}) on {} ({} split)", loaded.checkpoint_dir, loaded.step,
+                loaded.dataset->dir(), data::split_name(opts.split));
+    result = train::evaluate(*loaded.scorer, *loaded.builder, candidates.get(), opts, comm.get());
+    if (out_dir.empty()) {
+      const std::string base = run.empty() ? loaded.checkpoint_dir : run;
+      out_dir = (fs::path(base) / "eval" / data::split_name(opts.split)).string();
+    }
+    run_dir = run;
+  }
+  if (!root) return 0;
+  GENSAR_INFO("eval", "{} cases in {:.1f} s ({:.1f} cases/s)", result.cases, result.seconds,
+              result.seconds > 0 ? result.cases / result.seconds : 0.0);
+  if (!out_dir.empty()) {
+    train::write_eval_outputs(out_dir, result);
+    if (!run_dir.empty() && opts.split == data::Split::kTest) {
+      std::ofstream m(fs::path(run_dir) / "metrics.json");
+      m << train::metrics_json(result) << "\n";
+    }
+  }
+  const std::string text =
+      vm["json"].as<bool>() ? train::metrics_json(result) + "\n" : train::metrics_table(result);
+  std::fputs(text.c_str(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+Verb verb_eval() {
+  return Verb{
+      "eval",
+      "HR/NDCG/MRR of a trained run or a baseline on the valid/test split (candidates and/or full ranking)",
+      [](po::options_description& d) {
+        d.add_options()
+            ("run", po::value<std::string>()->default_value(""),
+             "run directory (its best checkpoint, or latest with --which latest)")
+            ("checkpoint", po::value<std::string>()->default_value(""), "a step-N checkpoint directory")
+            ("which", po::value<std::string>()->default_value("best"), "best | latest (with --run)")
+            ("dataset", po::value<std::string>()->default_value(""),
+             "dataset directory (baselines; for a run: overrides the recorded one)")
+            ("split", po::value<std::string>()->default_value("test"), "test | valid")
+            ("protocol", po::value<std::string>()->default_value("candidates"),
+             "candidates (true item + 99 fixed candidates) | full (catalogue) | both")
+            ("tasks", po::value<std::string>()->default_value("auto"),
+             "rec | search | both (auto: both, or the baseline's task)")
+            ("beams", po::value<int>()->default_value(30), "beam width (ranked-list length)")
+            ("batch-size", po::value<int>()->default_value(16), "cases decoded together")
+            ("max-cases", po::value<int64_t>()->default_value(0),
+             "cases per task (0 = all; else a fixed, evenly strided subset)")
+            ("out", po::value<std::string>()->default_value(""),
+             "directory for metrics.json + cases.jsonl (default RUN/eval/SPLIT; baselines: none)")
+            ("baseline", po::value<std::string>()->default_value("none"),
+             "none | popularity | bm25 | sasrec")
+            ("sasrec-model", po::value<std::string>()->default_value(""),
+             "SASRec weights from embed-collab (default DATASET/sasrec_model.pt)")
+            ("json", po::bool_switch()->default_value(false), "print the metrics as JSON");
+      },
+      {},
+      run_eval};
+}
+
+}  // namespace gensar::launch
