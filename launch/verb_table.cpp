@@ -16,6 +16,8 @@ const std::vector<Verb>& all_verbs() {
       verb_search(),
       verb_train(),
       verb_pipeline(),
+      verb_sweep(),
+      verb_report(),
   };
   return verbs;
 }

@@ -18,5 +18,7 @@ Verb verb_recommend();
 Verb verb_search();
 Verb verb_train();
 Verb verb_pipeline();
+Verb verb_sweep();
+Verb verb_report();
 
 }  // namespace gensar::launch

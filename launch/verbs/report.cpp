@@ -1,0 +1,378 @@
+// gensar report DIR...: one table per evaluation protocol across runs (sweep variants, workdirs,
+// baselines), the best value per column marked, and where both a run and the reference have per-case
+// JSONL results, the paired significance of their difference (core/decoding/significance.h).
+//
+// A DIR is a metrics file (X.json), a workdir (metrics/*.json: gensar.json is the workdir's own
+// model, named after the workdir; the others are baselines named by file), or a sweep directory
+// (its sub-directories that are workdirs, in the order of its variants.txt). docs/sweeps.md.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/common/check.h"
+#include "core/decoding/case_records.h"
+#include "core/decoding/metrics.h"
+#include "core/decoding/significance.h"
+#include "launch/verbs.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace gensar::launch {
+namespace {
+
+struct System {
+  std::string label;
+  bool baseline = false;
+  fs::path metrics_file;
+  std::string canonical;  // of the metrics file: shared baselines are links to one file
+  json metrics;           // {"<protocol>": {"rec.hr@10": x, ...}}
+  std::string cases;      // per-case JSONL file or directory, "" if none
+};
+
+json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  GENSAR_INPUT_CHECK(in.good(), "gensar report: cannot open {}", path.string());
+  try {
+    json j = json::parse(in);
+    GENSAR_INPUT_CHECK(j.is_object(), "gensar report: {} is not a JSON object", path.string());
+    return j;
+  } catch (const json::parse_error& e) {
+    throw InputError(fmt::format("gensar report: {}: {}", path.string(), e.what()));
+  }
+}
+
+// Per-case results written beside metrics/X.json.
+std::string find_cases(const fs::path& metrics_file) {
+  const fs::path dir = metrics_file.parent_path();
+  const std::string stem = metrics_file.stem().string();
+  for (const std::string& name : {stem + ".jsonl", stem + ".cases.jsonl"})
+    if (fs::is_regular_file(dir / name)) return (dir / name).string();
+  for (const std::string& name : {stem + ".cases", stem})
+    if (fs::is_directory(dir / name)) return (dir / name).string();
+  return "";
+}
+
+System make_system(const fs::path& file, const std::string& label, bool baseline) {
+  System s;
+  s.label = label;
+  s.baseline = baseline;
+  s.metrics_file = file;
+  s.canonical = fs::weakly_canonical(file).string();
+  s.metrics = read_json(file);
+  s.cases = find_cases(file);
+  return s;
+}
+
+bool is_workdir(const fs::path& dir) { return fs::is_directory(dir / "metrics"); }
+
+void add_workdir(const fs::path& dir, std::vector<System>& out) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir / "metrics"))
+    if (e.path().extension() == ".json" && fs::is_regular_file(e.path())) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  const std::string name = fs::absolute(dir).lexically_normal().filename().string();
+  for (const fs::path& f : files) {
+    const bool own = f.stem() == "gensar";
+    out.push_back(make_system(f, own ? name : f.stem().string(), !own));
+  }
+}
+
+std::vector<System> collect(const std::vector<std::string>& paths) {
+  std::vector<System> found;
+  for (const std::string& p : paths) {
+    const fs::path path(p);
+    if (fs::is_regular_file(path)) {
+      found.push_back(make_system(path, path.stem().string(), false));
+    } else if (is_workdir(path)) {
+      add_workdir(path, found);
+    } else if (fs::is_directory(path)) {
+      std::vector<std::string> names;
+      if (std::ifstream order(path / "variants.txt"); order.good())
+        for (std::string line; std::getline(order, line);)
+          if (!line.empty()) names.push_back(line);
+      std::vector<std::string> rest;
+      for (const auto& e : fs::directory_iterator(path))
+        if (is_workdir(e.path()) &&
+            std::find(names.begin(), names.end(), e.path().filename().string()) == names.end())
+          rest.push_back(e.path().filename().string());
+      std::sort(rest.begin(), rest.end());
+      names.insert(names.end(), rest.begin(), rest.end());
+      size_t before = found.size();
+      for (const std::string& n : names)
+        if (is_workdir(path / n)) add_workdir(path / n, found);
+      GENSAR_INPUT_CHECK(found.size() > before, "gensar report: {} holds no metrics (no metrics/ in "
+                         "it or its sub-directories)", p);
+    } else {
+      throw InputError(fmt::format("gensar report: {} does not exist", p));
+    }
+  }
+  // Own models first (in the order given), then baselines; a baseline shared by several
+  // workdirs (the same file through links) appears once.
+  std::vector<System> systems;
+  for (const System& s : found)
+    if (!s.baseline) systems.push_back(s);
+  std::map<std::string, int> label_count;
+  std::vector<System> baselines;
+  for (const System& s : found) {
+    if (!s.baseline) continue;
+    bool dup = false;
+    for (const System& b : baselines) dup = dup || b.canonical == s.canonical;
+    if (dup) continue;
+    baselines.push_back(s);
+    ++label_count[s.label];
+  }
+  for (System& b : baselines) {
+    if (label_count[b.label] > 1)
+      b.label += " (" + b.metrics_file.parent_path().parent_path().filename().string() + ")";
+    systems.push_back(b);
+  }
+  for (size_t i = 0; i < systems.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      GENSAR_INPUT_CHECK(systems[i].label != systems[j].label,
+                         "gensar report: two runs are named '{}' ({} and {})", systems[i].label,
+                         systems[j].metrics_file.string(), systems[i].metrics_file.string());
+  return systems;
+}
+
+std::vector<std::string> all_columns() {
+  std::vector<std::string> cols;
+  for (const std::string task : {"rec", "search"})
+    for (const std::string& m : decoding::metric_names()) cols.push_back(task + "." + m);
+  return cols;
+}
+
+std::optional<double> value_of(const System& s, const std::string& protocol, const std::string& col) {
+  if (!s.metrics.contains(protocol) || !s.metrics[protocol].is_object()) return std::nullopt;
+  const json& row = s.metrics[protocol];
+  if (!row.contains(col) || !row[col].is_number()) return std::nullopt;
+  return row[col].get<double>();
+}
+
+struct Significance {
+  std::map<std::string, decoding::PairedTest> tests;  // "<protocol>/<column>" -> test
+  int64_t paired = 0;
+};
+
+std::string protocol_title(const std::string& protocol) {
+  if (protocol == "candidates") return "paper protocol (target + 99 fixed candidates)";
+  if (protocol == "full") return "full-catalogue ranking";
+  return protocol;
+}
+
+std::string format_p(double p) { return p < 1e-4 ? "<0.0001" : fmt::format("{:.4f}", p); }
+
+int run_report(const po::variables_map& vm) {
+  std::vector<std::string> dirs = vm.count("dirs") ? vm["dirs"].as<std::vector<std::string>>()
+                                                   : std::vector<std::string>{};
+  GENSAR_INPUT_CHECK(!dirs.empty(), "gensar report: give at least one DIR");
+  const int64_t resamples = vm["resamples"].as<int64_t>();
+  GENSAR_INPUT_CHECK(resamples >= 0, "gensar report: --resamples must be >= 0, got {}", resamples);
+  const std::vector<System> systems = collect(dirs);
+
+  // Reference: --reference, else a variant named gensar-full, else the first own model.
+  std::string reference = vm["reference"].as<std::string>();
+  if (reference.empty()) {
+    for (const System& s : systems)
+      if (s.label == "gensar-full") reference = s.label;
+    if (reference.empty())
+      for (const System& s : systems)
+        if (!s.baseline) {
+          reference = s.label;
+          break;
+        }
+  }
+  const System* ref = nullptr;
+  for (const System& s : systems)
+    if (s.label == reference) ref = &s;
+  GENSAR_INPUT_CHECK(reference.empty() || ref != nullptr,
+                     "gensar report --reference: no run named '{}'", reference);
+
+  std::map<std::string, Significance> significance;  // by label
+  if (ref && !ref->cases.empty()) {
+    const auto ref_cases = decoding::read_run_case_records(ref->cases);
+    for (const System& s : systems) {
+      if (&s == ref || s.cases.empty()) continue;
+      const decoding::RunComparison cmp = decoding::compare_runs(
+          ref_cases, decoding::read_run_case_records(s.cases), resamples, vm["seed"].as<uint64_t>());
+      if (cmp.paired == 0) continue;
+      Significance& sig = significance[s.label];
+      sig.paired = cmp.paired;
+      for (const decoding::PairedTest& t : cmp.tests) sig.tests[t.metric] = t;
+    }
+  }
+  auto find_test = [&](const std::string& label, const std::string& protocol,
+                       const std::string& col) -> const decoding::PairedTest* {
+    auto it = significance.find(label);
+    if (it == significance.end()) return nullptr;
+    for (const std::string& key : {protocol + "/" + col, col}) {
+      auto t = it->second.tests.find(key);
+      if (t != it->second.tests.end()) return &t->second;
+    }
+    return nullptr;
+  };
+  auto p_of = [&](const decoding::PairedTest& t) {
+    return resamples > 0 ? t.randomisation_p_value : t.t_p_value;
+  };
+
+  std::vector<std::string> protocols;
+  for (const std::string p : {"candidates", "full"})
+    for (const System& s : systems)
+      if (s.metrics.contains(p) && std::find(protocols.begin(), protocols.end(), p) == protocols.end())
+        protocols.push_back(p);
+  for (const System& s : systems)
+    for (const auto& [p, v] : s.metrics.items())
+      if (v.is_object() && std::find(protocols.begin(), protocols.end(), p) == protocols.end())
+        protocols.push_back(p);
+
+  size_t label_width = 6;
+  for (const System& s : systems) label_width = std::max(label_width, s.label.size());
+  std::ostringstream text, md;
+  json out = {{"reference", reference}, {"protocols", json::object()}};
+  md << "# gensar report\n\nRuns: " << fmt::format("{}", fmt::join(dirs, ", "))
+     << (reference.empty() ? "" : fmt::format(". Reference: {}", reference)) << ".\n";
+
+  for (const std::string& protocol : protocols) {
+    std::vector<std::string> cols;
+    for (const std::string& c : all_columns())
+      for (const System& s : systems)
+        if (value_of(s, protocol, c) && std::find(cols.begin(), cols.end(), c) == cols.end())
+          cols.push_back(c);
+    std::vector<const System*> rows;
+    for (const System& s : systems)
+      if (s.metrics.contains(protocol)) rows.push_back(&s);
+    std::map<std::string, double> best;
+    for (const std::string& c : cols)
+      for (const System* s : rows)
+        if (auto v = value_of(*s, protocol, c); v && (!best.count(c) || *v > best[c])) best[c] = *v;
+    auto is_best = [&](const std::string& c, double v) { return best.count(c) && v == best[c]; };
+
+    // Text table: '*' marks the best per column.
+    text << "\n" << protocol_title(protocol) << "\n" << fmt::format("{:<{}}", "system", label_width);
+    for (const std::string& c : cols) text << fmt::format("{:>15}", c);
+    text << "\n";
+    md << "\n## " << protocol_title(protocol) << "\n\n| system |";
+    for (const std::string& c : cols) md << " " << c << " |";
+    md << "\n|---|";
+    for (size_t i = 0; i < cols.size(); ++i) md << "---:|";
+    md << "\n";
+    json jrows = json::array();
+    for (const System* s : rows) {
+      text << fmt::format("{:<{}}", s->label, label_width);
+      md << "| " << s->label << " |";
+      json jr = {{"system", s->label},
+                 {"baseline", s->baseline},
+                 {"metrics_file", s->metrics_file.string()},
+                 {"metrics", json::object()},
+                 {"best", json::array()}};
+      if (!s->cases.empty()) jr["cases"] = s->cases;
+      for (const std::string& c : cols) {
+        auto v = value_of(*s, protocol, c);
+        if (!v) {
+          text << fmt::format("{:>15}", "-");
+          md << " - |";
+          continue;
+        }
+        const bool b = is_best(c, *v);
+        text << fmt::format("{:>15}", fmt::format("{:.4f}{}", *v, b ? "*" : " "));
+        md << (b ? fmt::format(" **{:.4f}** |", *v) : fmt::format(" {:.4f} |", *v));
+        jr["metrics"][c] = *v;
+        if (b) jr["best"].push_back(c);
+        if (const auto* t = find_test(s->label, protocol, c)) {
+          jr["significance"][c] = {{"p_value", p_of(*t)},
+                                   {"t_p_value", t->t_p_value},
+                                   {"randomisation_p_value", t->randomisation_p_value},
+                                   {"mean_diff", t->mean_diff},
+                                   {"ci_low", t->ci_low},
+                                   {"ci_high", t->ci_high},
+                                   {"n", t->n}};
+        }
+      }
+      text << "\n";
+      md << "\n";
+      jrows.push_back(jr);
+    }
+    out["protocols"][protocol] = {{"columns", cols}, {"rows", jrows}};
+
+    // Paired significance against the reference, where both have per-case results.
+    std::vector<const System*> tested;
+    for (const System* s : rows)
+      if (significance.count(s->label)) tested.push_back(s);
+    if (tested.empty()) continue;
+    const std::string test_name =
+        resamples > 0 ? "paired sign-flip randomisation test" : "paired t-test";
+    text << fmt::format("p-values against {} ({}, two-sided)\n", reference, test_name);
+    md << fmt::format("\np-values against {} ({}, two-sided; difference = run - {}):\n\n| system | cases |",
+                      reference, test_name, reference);
+    for (const std::string& c : cols) md << " " << c << " |";
+    md << "\n|---|---:|";
+    for (size_t i = 0; i < cols.size(); ++i) md << "---:|";
+    md << "\n";
+    for (const System* s : tested) {
+      text << fmt::format("{:<{}}", s->label, label_width);
+      md << "| " << s->label << " | " << significance[s->label].paired << " |";
+      for (const std::string& c : cols) {
+        const auto* t = find_test(s->label, protocol, c);
+        const std::string cell = t ? format_p(p_of(*t)) : "-";
+        text << fmt::format("{:>15}", cell);
+        md << " " << cell << " |";
+      }
+      text << "\n";
+      md << "\n";
+    }
+  }
+  if (protocols.empty()) text << "no metrics found\n";
+
+  if (vm["json"].as<bool>()) {
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << text.str();
+  }
+  if (const std::string path = vm["markdown"].as<std::string>(); !path.empty()) {
+    std::ofstream f(path);
+    GENSAR_INPUT_CHECK(f.good(), "gensar report: cannot write {}", path);
+    f << md.str();
+  }
+  if (const std::string path = vm["json-out"].as<std::string>(); !path.empty()) {
+    std::ofstream f(path);
+    GENSAR_INPUT_CHECK(f.good(), "gensar report: cannot write {}", path);
+    f << out.dump(2) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+Verb verb_report() {
+  // Boost's positional description maps each position to a name; listing "dirs" many times lets
+  // `gensar report A B C` fill one composing vector.
+  std::vector<std::string> positional(64, "dirs");
+  return Verb{
+      "report",
+      "tables across runs per protocol: best per column, paired significance vs a reference",
+      [](po::options_description& d) {
+        d.add_options()
+            ("dirs", po::value<std::vector<std::string>>()->composing(),
+             "sweep directories, workdirs or metrics JSON files (also positional)")
+            ("reference", po::value<std::string>()->default_value(""),
+             "run the significance tests compare against (default gensar-full, else the first run)")
+            ("markdown", po::value<std::string>()->default_value(""), "write the tables as markdown")
+            ("json-out", po::value<std::string>()->default_value(""), "write the tables as JSON")
+            ("json", po::bool_switch()->default_value(false), "print JSON instead of text tables")
+            ("resamples", po::value<int64_t>()->default_value(2000),
+             "randomisation resamples of the significance test (0 = paired t-test)")
+            ("seed", po::value<uint64_t>()->default_value(2024), "seed of the resampling");
+      },
+      positional,
+      run_report};
+}
+
+}  // namespace gensar::launch
