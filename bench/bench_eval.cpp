@@ -53,19 +53,27 @@ rqvae::ItemIdentifiers random_identifiers(const data::Dataset& ds, uint64_t seed
 
 // Per-step decode time for `rows` hypotheses over `steps` generated tokens (greedy feed of token 5).
 std::vector<double> step_times(decoding::Seq2SeqScorer& scorer, const torch::Tensor& ids,
-                               const torch::Tensor& mask, int64_t beams, int64_t steps) {
+                               const torch::Tensor& mask, int64_t beams, int64_t steps,
+                               int64_t expand_after = 0) {
+  // The first `expand_after` steps run on one row per case (as beam search does for the forced
+  // task token and the first identifier token), the rest on cases x beams rows.
   torch::NoGradGuard no_grad;
   auto state = scorer.start(ids, mask);
   const int64_t b = ids.size(0);
-  scorer.reorder(*state, torch::arange(b, torch::kLong).repeat_interleave(beams));
-  torch::Tensor tokens = torch::full({b * beams}, scorer.decoder_start_token(), torch::kLong);
+  int64_t rows = b;
+  torch::Tensor tokens = torch::full({b}, scorer.decoder_start_token(), torch::kLong);
   std::vector<double> out;
   for (int64_t s = 0; s < steps; ++s) {
+    if (s == expand_after) {
+      scorer.reorder(*state, torch::arange(b, torch::kLong).repeat_interleave(beams));
+      rows = b * beams;
+      tokens = tokens.repeat_interleave(beams);
+    }
     auto t0 = std::chrono::steady_clock::now();
     torch::Tensor lp = scorer.step(*state, tokens);
     (void)lp.sum().item<float>();
     out.push_back(seconds_since(t0));
-    tokens = torch::full({b * beams}, 5, torch::kLong);
+    tokens = torch::full({rows}, 5, torch::kLong);
   }
   return out;
 }
@@ -136,7 +144,8 @@ int main(int argc, char** argv) {
       o.batch_size = 16;
       o.max_cases = cases;
       train::EvalResult r = train::evaluate(scorer, *pieces.builder, candidates.get(), o, nullptr);
-      // Scorer alone: the same inputs, encode + 5 steps (task token + 4 ID tokens) on 16 x 30 rows.
+      // Scorer alone: the same inputs, encode + 5 steps (task token + 4 ID tokens): the first two
+      // on 16 rows, the last three on 16 x 30 rows, as beam search schedules them.
       const auto& examples = ds.examples(o.tasks[0], data::Split::kTest);
       const auto selected = train::selected_examples(static_cast<int64_t>(examples.size()), cases);
       auto s0 = std::chrono::steady_clock::now();
@@ -156,7 +165,7 @@ int main(int argc, char** argv) {
             ids[i][j] = inputs[i][j];
             mask[i][j] = 1;
           }
-        step_times(scorer, ids, mask, 30, 5);
+        step_times(scorer, ids, mask, 30, 5, 2);
       }
       const double alone = seconds_since(s0);
       rate[p][t] = r.cases / r.seconds;
