@@ -69,6 +69,9 @@ System make_system(const fs::path& file, const std::string& label, bool baseline
   s.canonical = fs::weakly_canonical(file).string();
   s.metrics = read_json(file);
   s.cases = find_cases(file);
+  if (s.cases.empty() && file.filename() == "metrics.json" &&
+      fs::is_regular_file(file.parent_path() / "cases.jsonl"))
+    s.cases = (file.parent_path() / "cases.jsonl").string();
   return s;
 }
 
@@ -76,13 +79,19 @@ bool is_workdir(const fs::path& dir) { return fs::is_directory(dir / "metrics");
 
 void add_workdir(const fs::path& dir, std::vector<System>& out) {
   std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir / "metrics"))
+  // metrics/X.json, or metrics/X/metrics.json as `gensar eval --out metrics/X` writes it.
+  for (const auto& e : fs::directory_iterator(dir / "metrics")) {
     if (e.path().extension() == ".json" && fs::is_regular_file(e.path())) files.push_back(e.path());
+    if (fs::is_directory(e.path()) && fs::is_regular_file(e.path() / "metrics.json"))
+      files.push_back(e.path() / "metrics.json");
+  }
   std::sort(files.begin(), files.end());
   const std::string name = fs::absolute(dir).lexically_normal().filename().string();
   for (const fs::path& f : files) {
-    const bool own = f.stem() == "gensar";
-    out.push_back(make_system(f, own ? name : f.stem().string(), !own));
+    const std::string system = f.filename() == "metrics.json" ? f.parent_path().filename().string()
+                                                              : f.stem().string();
+    const bool own = system == "gensar";
+    out.push_back(make_system(f, own ? name : system, !own));
   }
 }
 
