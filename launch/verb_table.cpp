@@ -15,6 +15,7 @@ const std::vector<Verb>& all_verbs() {
       verb_recommend(),
       verb_search(),
       verb_train(),
+      verb_convert_checkpoint(),
       verb_pipeline(),
       verb_sweep(),
       verb_report(),

@@ -17,6 +17,7 @@ Verb verb_eval();
 Verb verb_recommend();
 Verb verb_search();
 Verb verb_train();
+Verb verb_convert_checkpoint();
 Verb verb_pipeline();
 Verb verb_sweep();
 Verb verb_report();

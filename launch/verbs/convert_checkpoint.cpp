@@ -1,0 +1,50 @@
+// gensar convert-checkpoint: re-shards a training checkpoint to another TP size, or packs it into
+// one file for inference (docs/distributed.md, "Converting checkpoints").
+#include <filesystem>
+
+#include "core/common/check.h"
+#include "core/train/checkpoint_convert.h"
+#include "core/train/run_loader.h"
+#include "launch/verbs.h"
+
+namespace gensar::launch {
+namespace {
+
+void add_convert_options(po::options_description& d) {
+  d.add_options()
+      ("in", po::value<std::string>()->required(),
+       "run directory, checkpoint directory (step-N) or single-file model")
+      ("which", po::value<std::string>()->default_value("best"),
+       "for a run directory: best (falls back to latest) | latest")
+      ("out", po::value<std::string>()->default_value(""),
+       "new checkpoint directory to write (must not exist)")
+      ("tp", po::value<int>()->default_value(1), "TP size of the --out checkpoint")
+      ("single-file", po::value<std::string>()->default_value(""),
+       "also/instead write the full model, config, tokenizer and identifiers into this one file");
+}
+
+int run_convert(const po::variables_map& vm) {
+  const std::string in = vm["in"].as<std::string>();
+  const std::string out = vm["out"].as<std::string>();
+  const std::string single = vm["single-file"].as<std::string>();
+  GENSAR_INPUT_CHECK(!out.empty() || !single.empty(), "convert-checkpoint: give --out and/or --single-file");
+  GENSAR_INPUT_CHECK(std::filesystem::exists(in), "--in {}: no such file or directory", in);
+  const bool in_is_dir = std::filesystem::is_directory(in);
+  const std::string source = in_is_dir ? train::resolve_checkpoint_dir(in, vm["which"].as<std::string>()) : in;
+  if (!out.empty()) train::convert_checkpoint(source, out, vm["tp"].as<int>());
+  if (!single.empty()) {
+    GENSAR_INPUT_CHECK(in_is_dir, "--single-file: --in {} is already a single-file model", in);
+    train::write_single_file_model(source, single);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Verb verb_convert_checkpoint() {
+  return Verb{"convert-checkpoint",
+              "re-shard a checkpoint to another TP size, or pack it into one file for inference",
+              add_convert_options, {}, run_convert};
+}
+
+}  // namespace gensar::launch
