@@ -8,6 +8,7 @@
 #include "core/common/log.h"
 #include "core/rqvae/embedding_table.h"
 #include "core/rqvae/rqvae_trainer.h"
+#include "distributed/communicator.h"
 #include "launch/verbs.h"
 
 namespace gensar::launch {
@@ -124,9 +125,15 @@ int run_index(const po::variables_map& vm) {
   rqvae::EmbeddingTable collab = rqvae::align_to(text, rqvae::read_embedding_table(vm["collab"].as<std::string>()));
   GENSAR_INFO("index", "{} items; semantic dim {}, collaborative dim {}", text.rows(), text.dim, collab.dim);
   std::string config_text = dump_config(*find_verb("index"), vm);
-  rqvae::RqvaeResult result = rqvae::build_identifiers(text, collab, o, config_text);
+  // Under mpirun every rank trains on a slice of each batch (data parallel, gradients averaged) and
+  // ends with the same identifiers; rank 0 alone writes the file, the others wait for it.
+  auto world = dist::world();
+  rqvae::RqvaeResult result =
+      rqvae::build_identifiers(text, collab, o, config_text, world->size() > 1 ? world : nullptr);
   const std::string out = vm["out"].as<std::string>();
-  rqvae::write_identifiers_file(out, result, config_text);
+  if (world->rank() == 0) rqvae::write_identifiers_file(out, result, config_text);
+  world->barrier();
+  if (world->rank() != 0) return 0;
 
   const auto& r = result.report;
   std::printf("items                 %lld\n", static_cast<long long>(text.rows()));
