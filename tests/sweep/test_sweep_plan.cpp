@@ -166,7 +166,8 @@ TEST(SweepPlan, StageProductsAreTheFilesAStageWrites) {
             (std::vector<std::string>{"sasrec.pt", "collab_embeddings.h5"}));
   EXPECT_EQ(stage_products("index"), std::vector<std::string>{"identifiers.h5"});
   EXPECT_EQ(stage_products("train"), std::vector<std::string>{"run"});
-  EXPECT_EQ(stage_products("baseline-bm25"), std::vector<std::string>{"metrics/bm25.json"});
+  // eval --out names a directory (metrics.json + cases.jsonl inside).
+  EXPECT_EQ(stage_products("baseline-bm25"), std::vector<std::string>{"metrics/bm25"});
 }
 
 TEST(SweepVerb, DryRunPrintsThePlan) {
