@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/common/check.h"
+#include "data_pipeline/checksum.h"
+
 namespace fs = std::filesystem;
 
 namespace gensar::launch {
@@ -50,6 +53,33 @@ std::string default_pipeline_stages() {
   std::string out;
   for (const auto& s : pipeline_stages()) out += (out.empty() ? "" : ",") + s.name;
   return out;
+}
+
+std::string expand_work(std::string value, const std::string& work) {
+  static const std::string kWork = "{work}";
+  for (size_t pos = 0; (pos = value.find(kWork, pos)) != std::string::npos; pos += work.size())
+    value.replace(pos, kWork.size(), work);
+  return value;
+}
+
+po::variables_map resolve_stage(const PipelineStage& stage, const std::string& config_path,
+                                const std::string& work) {
+  const Verb* verb = find_verb(stage.verb);
+  GENSAR_INPUT_CHECK(verb != nullptr, "pipeline stage {} needs verb {}, which this build lacks",
+                     stage.name, stage.verb);
+  std::map<std::string, std::string> overrides;
+  for (const auto& [key, value] : stage.overrides) overrides[key] = expand_work(value, work);
+  return resolve_from_file(*verb, config_path, overrides);
+}
+
+std::string stage_stamp(const PipelineStage& stage, const std::string& config_path,
+                        const std::string& work, const std::map<std::string, std::string>& upstream) {
+  std::string basis = dump_config(*find_verb(stage.verb), resolve_stage(stage, config_path, work));
+  for (const std::string& input : stage.inputs) {
+    auto it = upstream.find(input);
+    basis += "\n" + input + ":" + (it == upstream.end() ? "" : it->second);
+  }
+  return data::xxh64_hex(data::xxh64(basis));
 }
 
 namespace {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "launch/config.h"
+
 namespace gensar::launch {
 
 struct PipelineStage {
@@ -19,6 +21,18 @@ struct PipelineStage {
 
 const std::vector<PipelineStage>& pipeline_stages();
 std::string default_pipeline_stages();
+
+// Substitutes `work` for every {work} (work may itself be the literal "{work}").
+std::string expand_work(std::string value, const std::string& work);
+
+// The stage's options: the config file plus the flags that wire it to the workdir's files.
+po::variables_map resolve_stage(const PipelineStage& stage, const std::string& config_path,
+                                const std::string& work);
+
+// The stamp a stage leaves: hash of its resolved config and its inputs' stamps (an input missing
+// from `upstream` hashes as ""). pipeline and sweep share it, so their stamps always agree.
+std::string stage_stamp(const PipelineStage& stage, const std::string& config_path,
+                        const std::string& work, const std::map<std::string, std::string>& upstream);
 
 // Prints GenSAR's metrics beside the baselines' from the workdir's metrics files.
 void print_pipeline_report(const std::string& workdir, std::ostream& out);

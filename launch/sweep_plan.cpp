@@ -27,11 +27,6 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-std::string expand(std::string value, const std::string& work) {
-  for (size_t pos = 0; (pos = value.find(kWork, pos)) != std::string::npos; pos += work.size())
-    value.replace(pos, 6, work);  // advancing past the replacement: `work` may itself be "{work}"
-  return value;
-}
 
 const PipelineStage& find_stage(const std::string& name) {
   for (const PipelineStage& s : pipeline_stages())
@@ -60,23 +55,6 @@ std::string read_text(const fs::path& path) {
   return ss.str();
 }
 
-// The pipeline's stamp rule (launch/verbs/pipeline.cpp): hash of the stage's resolved config and its
-// inputs' stamps. `work` is the text substituted for {work}: the workdir for stamps, the literal
-// placeholder for identities.
-std::string stage_hash(const PipelineStage& stage, const std::string& config_path,
-                       const std::string& work, const std::map<std::string, std::string>& upstream) {
-  const Verb* verb = find_verb(stage.verb);
-  GENSAR_INPUT_CHECK(verb != nullptr, "pipeline stage {} needs verb {}, which this build lacks",
-                     stage.name, stage.verb);
-  std::map<std::string, std::string> overrides;
-  for (const auto& [key, value] : stage.overrides) overrides[key] = expand(value, work);
-  std::string basis = dump_config(*verb, resolve_from_file(*verb, config_path, overrides));
-  for (const std::string& input : stage.inputs) {
-    auto it = upstream.find(input);
-    basis += "\n" + input + ":" + (it == upstream.end() ? "" : it->second);
-  }
-  return data::xxh64_hex(data::xxh64(basis));
-}
 
 }  // namespace
 
@@ -211,12 +189,12 @@ SweepPlan build_sweep_plan(const std::vector<SweepVariant>& variants, const std:
       PlannedStage p;
       p.stage = stage->name;
       try {
-        p.identity = stage_hash(*stage, config_path, kWork, identities);
+        p.identity = stage_stamp(*stage, config_path, kWork, identities);
       } catch (const InputError& e) {
         throw InputError(fmt::format("variant [{}], stage {}: {}", variants[v].name, stage->name,
                                      e.what()));
       }
-      p.stamp = stage_hash(*stage, config_path, work, stamps);
+      p.stamp = stage_stamp(*stage, config_path, work, stamps);
       identities[p.stage] = p.identity;
       stamps[p.stage] = p.stamp;
       p.owner = owner_of.emplace(p.stage + "/" + p.identity, static_cast<int>(v)).first->second;
@@ -248,7 +226,7 @@ std::vector<std::string> stage_products(const std::string& stage) {
 
 bool stage_is_fresh(const std::string& workdir, const std::string& stage, const std::string& stamp) {
   const fs::path stamp_path = fs::path(workdir) / ".stamps" / stage;
-  return fs::exists(expand(find_stage(stage).output, workdir)) && fs::exists(stamp_path) &&
+  return fs::exists(expand_work(find_stage(stage).output, workdir)) && fs::exists(stamp_path) &&
          read_text(stamp_path) == stamp;
 }
 

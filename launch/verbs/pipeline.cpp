@@ -13,7 +13,6 @@
 
 #include "core/common/check.h"
 #include "core/common/log.h"
-#include "data_pipeline/checksum.h"
 #include "distributed/communicator.h"
 #include "launch/pipeline_stages.h"
 #include "launch/verbs.h"
@@ -37,11 +36,6 @@ void write_file(const fs::path& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 
-std::string expand(std::string value, const std::string& work) {
-  for (size_t pos; (pos = value.find("{work}")) != std::string::npos;) value.replace(pos, 6, work);
-  return value;
-}
-
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream ss(text);
@@ -63,19 +57,10 @@ int run_pipeline(const po::variables_map& vm) {
   std::map<std::string, std::string> stamps;  // stage -> stamp of this run
   for (const PipelineStage& stage : pipeline_stages()) {
     if (std::find(wanted.begin(), wanted.end(), stage.name) == wanted.end()) continue;
-    const Verb* verb = find_verb(stage.verb);
-    GENSAR_CHECK(verb != nullptr, "pipeline stage {} needs verb {}, which this build lacks",
-                 stage.name, stage.verb);
-    std::map<std::string, std::string> overrides;
-    for (const auto& [key, value] : stage.overrides) overrides[key] = expand(value, work);
-    po::variables_map stage_vm = resolve_from_file(*verb, config, overrides);
-
-    std::string basis = dump_config(*verb, stage_vm);
-    for (const std::string& input : stage.inputs) basis += "\n" + input + ":" + stamps[input];
-    const std::string stamp = data::xxh64_hex(data::xxh64(basis));
+    const std::string stamp = stage_stamp(stage, config, work, stamps);
     stamps[stage.name] = stamp;
     const fs::path stamp_path = fs::path(work) / ".stamps" / stage.name;
-    const fs::path output = expand(stage.output, work);
+    const fs::path output = expand_work(stage.output, work);
     const bool fresh = !force && fs::exists(output) && fs::exists(stamp_path) &&
                        read_file(stamp_path) == stamp;
     if (fresh) {
@@ -83,7 +68,7 @@ int run_pipeline(const po::variables_map& vm) {
       continue;
     }
     GENSAR_INFO("pipeline", "{}: running gensar {}", stage.name, stage.verb);
-    const int rc = verb->run(stage_vm);
+    const int rc = find_verb(stage.verb)->run(resolve_stage(stage, config, work));
     if (rc != 0) {
       GENSAR_ERROR("pipeline", "{} failed with status {}", stage.name, rc);
       return rc;

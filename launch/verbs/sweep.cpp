@@ -29,11 +29,6 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
-std::string expand(std::string value, const std::string& work) {
-  for (size_t pos; (pos = value.find("{work}")) != std::string::npos;) value.replace(pos, 6, work);
-  return value;
-}
-
 void write_text(const fs::path& path, const std::string& text) {
   fs::path tmp = path;
   tmp += ".tmp";
@@ -97,8 +92,6 @@ class SweepRunner {
     }
     const Verb* verb = find_verb(stage.verb);
     GENSAR_CHECK(verb != nullptr, "stage {} needs verb {}", stage.name, stage.verb);
-    std::map<std::string, std::string> overrides;
-    for (const auto& [key, value] : stage.overrides) overrides[key] = expand(value, work.string());
     if (world_->rank() == 0) {
       fs::create_directories(work / ".stamps");
       // A product that is a link into another variant must not be written through.
@@ -107,7 +100,7 @@ class SweepRunner {
     }
     world_->barrier();
     GENSAR_INFO("sweep", "{}/{}: running gensar {}", plan_.variants[v].name, p.stage, stage.verb);
-    const int rc = verb->run(resolve_from_file(*verb, plan_.config_paths[v], overrides));
+    const int rc = verb->run(resolve_stage(stage, plan_.config_paths[v], work.string()));
     if (rc != 0) {
       GENSAR_ERROR("sweep", "{}/{} failed with status {}", plan_.variants[v].name, p.stage, rc);
       return rc;
