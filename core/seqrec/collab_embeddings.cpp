@@ -9,6 +9,7 @@
 
 #include "core/common/check.h"
 #include "core/common/log.h"
+#include "core/text/npy.h"
 #include "data_pipeline/dataset.h"
 #include "data_pipeline/h5.h"
 
@@ -172,66 +173,11 @@ ItemEmbeddings read_item_embeddings(const std::string& path) {
 }
 
 std::vector<float> read_npy_matrix(const std::string& path, int64_t* rows, int64_t* dim) {
-  std::ifstream in(path, std::ios::binary);
-  GENSAR_INPUT_CHECK(in.good(), "{}: cannot open", path);
-  char magic[8];
-  in.read(magic, 8);
-  GENSAR_INPUT_CHECK(in.good() && std::memcmp(magic, "\x93NUMPY", 6) == 0, "{}: not a .npy file", path);
-  const int major = static_cast<unsigned char>(magic[6]);
-  uint32_t header_len = 0;
-  if (major == 1) {
-    unsigned char b[2];
-    in.read(reinterpret_cast<char*>(b), 2);
-    header_len = b[0] | (b[1] << 8);
-  } else {
-    unsigned char b[4];
-    in.read(reinterpret_cast<char*>(b), 4);
-    header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint32_t>(b[3]) << 24);
-  }
-  std::string header(header_len, '\0');
-  in.read(header.data(), header_len);
-  GENSAR_INPUT_CHECK(in.good(), "{}: truncated .npy header", path);
-  auto field = [&](const std::string& key) {
-    const size_t at = header.find("'" + key + "'");
-    GENSAR_INPUT_CHECK(at != std::string::npos, "{}: .npy header has no '{}'", path, key);
-    return at + key.size() + 2;
-  };
-  const size_t descr_at = header.find('\'', header.find(':', field("descr")));
-  const std::string descr = header.substr(descr_at + 1, header.find('\'', descr_at + 1) - descr_at - 1);
-  GENSAR_INPUT_CHECK(descr == "<f4" || descr == "<f8",
-                     "{}: .npy dtype '{}' not supported (need little-endian float32 '<f4' or float64 '<f8')",
-                     path, descr);
-  const size_t fortran_at = header.find(':', field("fortran_order"));
-  GENSAR_INPUT_CHECK(header.compare(header.find_first_not_of(' ', fortran_at + 1), 5, "False") == 0,
-                     "{}: Fortran-order .npy not supported (save with C order)", path);
-  const size_t open = header.find('(', field("shape"));
-  const size_t close = header.find(')', open);
-  std::vector<int64_t> shape;
-  std::string inner = header.substr(open + 1, close - open - 1);
-  size_t pos = 0;
-  while (pos < inner.size()) {
-    size_t comma = inner.find(',', pos);
-    std::string tok = inner.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    if (tok.find_first_not_of(' ') != std::string::npos) shape.push_back(std::stoll(tok));
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  GENSAR_INPUT_CHECK(shape.size() == 2, "{}: .npy must be 2-D [items, dim], has shape of {} dimensions",
-                     path, shape.size());
-  *rows = shape[0];
-  *dim = shape[1];
-  const size_t n = static_cast<size_t>(shape[0] * shape[1]);
-  std::vector<float> out(n);
-  if (descr == "<f4") {
-    in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(n * 4));
-  } else {
-    std::vector<double> tmp(n);
-    in.read(reinterpret_cast<char*>(tmp.data()), static_cast<std::streamsize>(n * 8));
-    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(tmp[i]);
-  }
-  GENSAR_INPUT_CHECK(in.good() || n == 0, "{}: truncated .npy data (expected {} x {} values)", path,
-                     shape[0], shape[1]);
-  return out;
+  const torch::Tensor m = text::read_npy_matrix(path).contiguous();
+  *rows = m.size(0);
+  *dim = m.size(1);
+  const float* data = m.data_ptr<float>();
+  return std::vector<float>(data, data + m.numel());
 }
 
 std::vector<std::string> read_key_lines(const std::string& path) {

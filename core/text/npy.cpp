@@ -37,7 +37,8 @@ torch::Tensor read_npy_matrix(const std::string& path) {
   const std::string order = m[1], kind = m[2];
   const int width = std::stoi(m[3]);
   GENSAR_INPUT_CHECK(kind == "f" && (width == 4 || width == 8) && order != ">",
-                     "{}: dtype {}{}{} unsupported (want little-endian float32 or float64)", path, order, kind, width);
+                     "{}: .npy dtype '{}{}{}' not supported (need little-endian float32 '<f4' or float64 '<f8')",
+                     path, order, kind, width);
   GENSAR_INPUT_CHECK(std::regex_search(header, std::regex("'fortran_order':\\s*False")),
                      "{}: Fortran-ordered arrays are unsupported (save with np.ascontiguousarray)", path);
   GENSAR_INPUT_CHECK(std::regex_search(header, m, std::regex("'shape':\\s*\\(\\s*(\\d+)\\s*,\\s*(\\d+)\\s*\\)")),
