@@ -11,11 +11,69 @@ function(gensar_library name)
   endif()
 endfunction()
 
-# Torch include/link in one place, with a shared precompiled header.
+# Torch include/link in one place.
 add_library(gensar_torch INTERFACE)
 target_link_libraries(gensar_torch INTERFACE ${TORCH_LIBRARIES})
 target_include_directories(gensar_torch INTERFACE ${TORCH_INCLUDE_DIRS})
 target_compile_options(gensar_torch INTERFACE -Wno-deprecated-declarations)
+
+# One precompiled torch header for the whole tree: parsing torch/torch.h is ~80% of a typical
+# translation unit's compile time, so every target that links torch reuses this one PCH
+# (gensar_apply_torch_pch, called once all targets exist). -fPIC everywhere keeps the flags of the
+# PCH and its users identical (GCC rejects a PCH built with other PIC/PIE settings).
+option(GENSAR_TORCH_PCH "Precompile torch/torch.h once and reuse it in every torch target" ON)
+add_compile_options(-fPIC)
+if(GENSAR_TORCH_PCH)
+  add_library(gensar_torch_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/torch_pch.cpp)
+  target_link_libraries(gensar_torch_pch PRIVATE gensar_torch fmt::fmt)
+  target_precompile_headers(gensar_torch_pch PRIVATE <torch/torch.h> <fmt/format.h> <string> <vector>)
+endif()
+
+# True when `target` links gensar_torch directly or through one of our own targets.
+function(_gensar_links_torch target out)
+  set(result OFF)
+  get_target_property(libs ${target} LINK_LIBRARIES)
+  get_target_property(ilibs ${target} INTERFACE_LINK_LIBRARIES)
+  foreach(lib IN LISTS libs ilibs)
+    if(lib STREQUAL "gensar_torch")
+      set(result ON)
+    elseif(TARGET ${lib} AND lib MATCHES "^gensar_" AND NOT lib STREQUAL "gensar_torch_pch")
+      get_target_property(type ${lib} TYPE)
+      if(NOT type STREQUAL "INTERFACE_LIBRARY")
+        _gensar_links_torch(${lib} sub)
+        if(sub)
+          set(result ON)
+        endif()
+      endif()
+    endif()
+    if(result)
+      break()
+    endif()
+  endforeach()
+  set(${out} ${result} PARENT_SCOPE)
+endfunction()
+
+# Gives every torch-linking C++ target under `dir` the shared PCH.
+function(gensar_apply_torch_pch dir)
+  if(NOT GENSAR_TORCH_PCH)
+    return()
+  endif()
+  get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+  foreach(t IN LISTS targets)
+    get_target_property(type ${t} TYPE)
+    if(NOT t STREQUAL "gensar_torch_pch" AND (type STREQUAL "STATIC_LIBRARY" OR
+       type STREQUAL "EXECUTABLE" OR type STREQUAL "OBJECT_LIBRARY"))
+      _gensar_links_torch(${t} uses)
+      if(uses)
+        target_precompile_headers(${t} REUSE_FROM gensar_torch_pch)
+      endif()
+    endif()
+  endforeach()
+  get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+  foreach(sub IN LISTS subdirs)
+    gensar_apply_torch_pch(${sub})
+  endforeach()
+endfunction()
 
 # gensar_test(NAME SOURCES ... DEPS ... [NP n] [LABELS ...] [TIMEOUT s])
 # NP > 1 runs the test binary under mpirun with that many ranks.

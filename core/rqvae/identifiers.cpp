@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <set>
 
 #include "core/common/check.h"
@@ -59,14 +60,20 @@ std::vector<std::string> ItemIdentifiers::col_tokens(size_t item) const {
 }
 
 std::vector<std::string> ItemIdentifiers::all_tokens() const {
-  std::vector<std::string> out;
-  std::set<std::string> seen_prefix;
+  // A prefix can appear in both kinds (shared levels, the suffix) with different code counts: the
+  // suffix level of each kind counts its own collisions, so the vocabulary takes the larger.
+  std::vector<std::string> order;
+  std::map<std::string, int32_t> codes;
   for (const auto* levels : {&sem_levels, &col_levels}) {
     for (const auto& l : *levels) {
-      if (!seen_prefix.insert(l.prefix).second) continue;
-      for (int32_t c = 0; c < l.codes; ++c) out.push_back(code_token(l.prefix, c));
+      auto [it, inserted] = codes.emplace(l.prefix, l.codes);
+      if (inserted) order.push_back(l.prefix);
+      else it->second = std::max(it->second, l.codes);
     }
   }
+  std::vector<std::string> out;
+  for (const auto& prefix : order)
+    for (int32_t c = 0; c < codes[prefix]; ++c) out.push_back(code_token(prefix, c));
   return out;
 }
 
