@@ -12,6 +12,8 @@
 #include <cstring>
 #include <string>
 
+#include <torch/csrc/autograd/profiler_legacy.h>
+
 #include "core/model/t5_model.h"
 
 using namespace gensar::model;
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
   bool tied = false;
   int64_t batch = 64, source = 128, target = 6, steps = 5, vocab = 10000, threads = 1;
   double dropout = -1;  // < 0: the preset's
+  std::string trace;    // chrome-trace JSON of the timed steps (per-op profile)
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
@@ -49,6 +52,7 @@ int main(int argc, char** argv) {
     else if (arg == "--vocab") vocab = std::stoll(next());
     else if (arg == "--threads") threads = std::stoll(next());
     else if (arg == "--dropout") dropout = std::stod(next());
+    else if (arg == "--trace") trace = next();
     else { std::fprintf(stderr, "unknown option %s\n", arg.c_str()); return 2; }
   }
   torch::set_num_threads(static_cast<int>(threads));
@@ -73,7 +77,11 @@ int main(int argc, char** argv) {
   };
   train_step();  // warm-up: allocations, first-touch
   auto t0 = Clock::now();
-  for (int64_t s = 0; s < steps; ++s) train_step();
+  {
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+    if (!trace.empty()) profile = std::make_unique<torch::autograd::profiler::RecordProfile>(trace);
+    for (int64_t s = 0; s < steps; ++s) train_step();
+  }
   const double elapsed = seconds_since(t0);
   const double samples_per_s = steps * batch / elapsed;
   const double gflops = samples_per_s * train_flops_per_sample(config, source, target) / 1e9;

@@ -25,8 +25,20 @@ std::vector<std::string> bm25_tokenize(std::string_view text) {
   return tokens;
 }
 
+Bm25Fields parse_bm25_fields(const std::string& name) {
+  if (name == "title-description") return Bm25Fields::kTitleDescription;
+  if (name == "all") return Bm25Fields::kAllFields;
+  GENSAR_INPUT_CHECK(false, "--bm25-fields: expected title-description or all, got '{}'", name);
+  return Bm25Fields::kAllFields;
+}
+
+const char* bm25_fields_name(Bm25Fields fields) {
+  return fields == Bm25Fields::kTitleDescription ? "title-description" : "all";
+}
+
 std::string bm25_item_document(std::string_view title, std::string_view description, std::string_view brand,
-                               std::string_view categories) {
+                               std::string_view categories, Bm25Fields fields) {
+  if (fields == Bm25Fields::kTitleDescription) brand = categories = {};
   std::string doc;
   doc.reserve(title.size() + description.size() + brand.size() + categories.size() + 3);
   for (std::string_view part : {title, description, brand, categories}) {

@@ -17,9 +17,17 @@ namespace gensar::data {
 // non-English words stay whole. Everything else separates words.
 std::vector<std::string> bm25_tokenize(std::string_view text);
 
-// The text BM25 indexes for an item: title, description, brand, categories joined by spaces.
+// Which item fields BM25 indexes. The paper's reference indexes title + description; adding brand
+// and categories makes BM25 an exact category filter on Ai et al. queries (which are category
+// words), and makes the search negatives items the query cannot separate (docs/candidates.md).
+enum class Bm25Fields { kTitleDescription, kAllFields };
+Bm25Fields parse_bm25_fields(const std::string& name);  // title-description | all; InputError else
+const char* bm25_fields_name(Bm25Fields fields);
+
+// The text BM25 indexes for an item: the chosen fields joined by spaces (all: title, description,
+// brand, categories).
 std::string bm25_item_document(std::string_view title, std::string_view description, std::string_view brand,
-                               std::string_view categories);
+                               std::string_view categories, Bm25Fields fields = Bm25Fields::kAllFields);
 
 struct Bm25Params {
   double k1 = 1.2;

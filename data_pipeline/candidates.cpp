@@ -214,7 +214,7 @@ void write_eval_candidates(const std::string& dataset_dir, const CandidateOption
   Bm25Index bm25(Bm25Params{options.bm25_k1, options.bm25_b});
   for (int32_t i = 0; i < n_items; ++i) {
     bm25.add(bm25_item_document(dataset.item_title(i), dataset.item_description(i), dataset.item_brand(i),
-                                dataset.item_categories(i)));
+                                dataset.item_categories(i), options.bm25_fields));
   }
   Context ctx{dataset, options, popularity, bm25};
 
@@ -224,6 +224,7 @@ void write_eval_candidates(const std::string& dataset_dir, const CandidateOption
                          {"popularity_power", options.popularity_power},
                          {"bm25_k1", options.bm25_k1},
                          {"bm25_b", options.bm25_b},
+                         {"bm25_fields", bm25_fields_name(options.bm25_fields)},
                          {"protocol", "rec: popularity negatives excluding the user's items; "
                                       "search: BM25 top hits excluding the target, popularity fill"}};
   const fs::path final_path = fs::path(dataset_dir) / kFileName;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "data_pipeline/bm25.h"
 #include "data_pipeline/dataset.h"
 
 namespace gensar::data {
@@ -23,6 +24,7 @@ struct CandidateOptions {
   double popularity_power = 1.0;      // 1 = proportional to clicks, 0 = uniform
   double bm25_k1 = 1.2;
   double bm25_b = 0.75;
+  Bm25Fields bm25_fields = Bm25Fields::kTitleDescription;  // the search negatives' BM25 document
   int threads = 1;                    // worker threads (results are identical for any count)
 };
 

@@ -335,7 +335,8 @@ std::string config_text(const RawReader& reader, const IngestOptions& o, bool de
             {"shard_bytes", shard_bytes},
             {"seed", o.seed},
             {"candidates", o.candidates},
-            {"candidate_negatives", o.candidate_negatives}};
+            {"candidate_negatives", o.candidate_negatives},
+            {"bm25_fields", o.bm25_fields}};
   return j.dump();
 }
 
@@ -626,6 +627,7 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
       if (o.candidates) {
         CandidateOptions co;
         co.negatives = o.candidate_negatives;
+        co.bm25_fields = parse_bm25_fields(o.bm25_fields);
         co.seed = o.seed;
         co.threads = o.threads;
         write_eval_candidates(tmp, co);

@@ -27,6 +27,7 @@ struct IngestOptions {
   bool force = false;                    // redo even if the manifest's config hash matches
   bool candidates = true;                // write candidates.h5 (when built with candidates.h)
   int candidate_negatives = 99;
+  std::string bm25_fields = "title-description";  // search negatives' BM25 document (bm25.h)
   int threads = 1;                       // candidate workers
   // Extra text mixed into the config hash (the input fingerprint: paths, sizes, mtimes).
   std::string input_fingerprint;

@@ -94,6 +94,24 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
       cache->v = value;
     }
   }
+  if (cross && key.size(0) != query.size(0)) {
+    // Decoding with per-case keys (T5DecodeState): the rows of one case attend to the same memory,
+    // so their queries go through one matmul per case and head, and the memory is never copied
+    // per beam.
+    const int64_t cases = key.size(0), rows = query.size(0), per_case = rows / cases;
+    const int64_t tq = query.size(2);
+    auto q = query.reshape({cases, per_case, local_heads_, tq, d_kv_})
+                 .permute({0, 2, 1, 3, 4})
+                 .reshape({cases, local_heads_, per_case * tq, d_kv_});
+    auto scores = torch::matmul(q, key.transpose(-1, -2));
+    if (bias.defined()) scores.add_(bias);
+    auto probs = torch::softmax(scores, -1);
+    auto context = torch::matmul(probs, value)
+                       .reshape({cases, local_heads_, per_case, tq, d_kv_})
+                       .permute({0, 2, 3, 1, 4})
+                       .reshape({rows, tq, local_heads_ * d_kv_});
+    return o->forward(context);
+  }
   // T5 folds the 1/sqrt(d_kv) scaling into the initialisation of q.
   auto scores = torch::matmul(query, key.transpose(-1, -2));
   // In place: matmul's backward needs its inputs, not its output, and this saves a [B,h,T,S] pass.

@@ -216,9 +216,10 @@ std::unique_ptr<T5DecodeState> T5ModelImpl::start_decoding(const torch::Tensor& 
 
 torch::Tensor T5ModelImpl::decode_step(T5DecodeState& state, const torch::Tensor& last_tokens) {
   torch::NoGradGuard no_grad;
-  GENSAR_CHECK(last_tokens.dim() == 1 && last_tokens.size(0) == state.encoder_out.size(0),
+  GENSAR_CHECK(last_tokens.dim() == 1 &&
+                   last_tokens.size(0) == state.encoder_out.size(0) * state.rows_per_case,
                "decode step got tokens {} for {} rows", c10::str(last_tokens.sizes()),
-               state.encoder_out.size(0));
+               state.encoder_out.size(0) * state.rows_per_case);
   // The new token at position `step` attends to positions 0..step: no causal mask is needed.
   auto position = torch::full({1}, state.step, torch::kLong);
   auto self_bias = decoder->relative_bias->forward(position, state.step + 1);
@@ -230,17 +231,42 @@ torch::Tensor T5ModelImpl::decode_step(T5DecodeState& state, const torch::Tensor
 }
 
 void T5ModelImpl::reorder(T5DecodeState& state, const torch::Tensor& index) {
-  auto pick = [&](torch::Tensor& t) {
-    if (t.defined()) t = t.index_select(0, index);
+  auto pick = [&](torch::Tensor& t, const torch::Tensor& rows) {
+    if (t.defined()) t = t.index_select(0, rows);
   };
-  pick(state.encoder_out);
-  pick(state.cross_bias);
-  for (auto& layer : state.layers) {
-    pick(layer.self.k);
-    pick(layer.self.v);
-    pick(layer.cross.k);
-    pick(layer.cross.v);
+  const int64_t cases = state.encoder_out.size(0);
+  const int64_t rows = cases * state.rows_per_case;
+  const int64_t new_rows = index.size(0);
+  // Grouped: every new row of case c comes from a row of case c, and each case gets as many rows.
+  bool grouped = new_rows % cases == 0;
+  if (grouped) {
+    const int64_t per_case = new_rows / cases;
+    auto idx = index.to(torch::kCPU, torch::kLong).contiguous();
+    const int64_t* p = idx.data_ptr<int64_t>();
+    for (int64_t i = 0; i < new_rows && grouped; ++i)
+      grouped = p[i] >= 0 && p[i] < rows && p[i] / state.rows_per_case == i / per_case;
+    if (grouped) {
+      for (auto& layer : state.layers) {
+        pick(layer.self.k, index);
+        pick(layer.self.v, index);
+      }
+      state.rows_per_case = per_case;
+      return;
+    }
   }
+  // General: expand the per-case tensors to rows, then select.
+  auto row_index = state.rows_per_case == 1
+                       ? index
+                       : torch::div(index, state.rows_per_case, "floor");
+  pick(state.encoder_out, row_index);
+  pick(state.cross_bias, row_index);
+  for (auto& layer : state.layers) {
+    pick(layer.self.k, index);
+    pick(layer.self.v, index);
+    pick(layer.cross.k, row_index);
+    pick(layer.cross.v, row_index);
+  }
+  state.rows_per_case = 1;
 }
 
 }  // namespace gensar::model

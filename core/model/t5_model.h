@@ -38,11 +38,17 @@ struct T5Output {
 };
 
 // Incremental decoding state: encoder output, its mask, and per decoder layer the K/V caches.
+// Decoder rows are grouped by case: rows [c * rows_per_case, (c + 1) * rows_per_case) all decode
+// case c (the beams of one input). The encoder output, the cross-attention bias and the
+// cross-attention keys/values are kept once per case, not once per row: beam search's reorders
+// stay inside a case, so only the small self-attention caches move. A reorder that mixes cases
+// (or gives cases different row counts) expands the per-case tensors to rows first.
 struct T5DecodeState : decoding::DecodeState {
-  torch::Tensor encoder_out;  // [N, S, D]
-  torch::Tensor cross_bias;   // [N, 1, 1, S]
+  torch::Tensor encoder_out;  // [cases, S, D]
+  torch::Tensor cross_bias;   // [cases, 1, 1, S]
   std::vector<LayerCache> layers;
-  int64_t step = 0;  // positions decoded so far
+  int64_t step = 0;           // positions decoded so far
+  int64_t rows_per_case = 1;  // decoder rows = cases x rows_per_case
 };
 
 class T5ModelImpl : public torch::nn::Module {

@@ -137,6 +137,41 @@ void RqvaeModelImpl::init_codebooks(const torch::Tensor& text, const torch::Tens
   fit(residual.narrow(1, latent, latent).contiguous(), col_);
 }
 
+std::vector<int64_t> RqvaeModelImpl::level_sizes() const {
+  std::vector<int64_t> out;
+  for (const auto* books : {&shared_, &sem_, &col_})
+    for (const auto& b : *books) out.push_back(b.size(0));
+  return out;
+}
+
+int64_t RqvaeModelImpl::reseed_dead_codes(const torch::Tensor& text, const torch::Tensor& collab,
+                                          const std::vector<torch::Tensor>& usage) {
+  torch::NoGradGuard no_grad;
+  GENSAR_CHECK(usage.size() == shared_.size() + sem_.size() + col_.size(),
+               "{} usage tensors for {} levels", usage.size(), level_sizes().size());
+  const int64_t latent = shape_.latent();
+  int64_t replaced = 0;
+  size_t level = 0;
+  auto repair = [&](torch::Tensor res, std::vector<torch::Tensor>& books) {
+    for (auto& book : books) {
+      auto dead = (usage[level++] == 0).nonzero().squeeze(1);
+      const int64_t n_dead = dead.numel();
+      if (n_dead > 0) {
+        auto rows = torch::randint(res.size(0), {n_dead}, torch::kLong);
+        book.index_copy_(0, dead, res.index_select(0, rows));
+        replaced += n_dead;
+      }
+      res = res - book.index_select(0, nearest_codes(res, book));
+    }
+    return res;
+  };
+  auto residual = torch::cat({enc_sem_->forward(text), enc_col_->forward(collab)}, 1);
+  residual = repair(residual, shared_);
+  repair(residual.narrow(1, 0, latent).contiguous(), sem_);
+  repair(residual.narrow(1, latent, latent).contiguous(), col_);
+  return replaced;
+}
+
 RqvaeAssignment RqvaeModelImpl::assign(const torch::Tensor& text, const torch::Tensor& collab) {
   torch::NoGradGuard no_grad;
   int64_t latent = shape_.latent();

@@ -50,6 +50,15 @@ class RqvaeModelImpl : public torch::nn::Module {
   void init_codebooks(const torch::Tensor& text, const torch::Tensor& collab, int kmeans_iterations);
   // Inference: argmin at every level, no gradients.
   RqvaeAssignment assign(const torch::Tensor& text, const torch::Tensor& collab);
+  // Dead-code re-seeding: `usage` holds one count tensor per level (shared, then semantic, then
+  // collaborative levels; codes used since the last call). Every unused code of a level is
+  // replaced by the residual entering that level of a random row of this batch, level by level
+  // (so later levels see the repaired residuals). Uses torch's global generator. Returns the
+  // number of codes replaced.
+  int64_t reseed_dead_codes(const torch::Tensor& text, const torch::Tensor& collab,
+                            const std::vector<torch::Tensor>& usage);
+  // Number of levels in reseed order, and the code count of each.
+  std::vector<int64_t> level_sizes() const;
 
   const RqvaeShape& shape() const { return shape_; }
   // Token prefixes, one per level: s_a, s_b, ... / sem_a, ... / col_a, ...

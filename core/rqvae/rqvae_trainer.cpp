@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "core/common/check.h"
 #include "core/common/log.h"
@@ -112,6 +113,20 @@ std::vector<IdentifierLevel> make_levels(const std::vector<std::string>& shared_
   return levels;
 }
 
+// MSE of residual k-means over `x` with levels of the given code counts (first `a`, then `b`).
+double residual_kmeans_mse(const torch::Tensor& x, const std::vector<int64_t>& a,
+                           const std::vector<int64_t>& b, int iterations) {
+  torch::NoGradGuard no_grad;
+  auto residual = x.clone();
+  for (const auto* codes : {&a, &b}) {
+    for (int64_t k : *codes) {
+      auto book = kmeans(residual, k, iterations);
+      residual = residual - book.index_select(0, nearest_codes(residual, book));
+    }
+  }
+  return residual.pow(2).mean().item<double>();
+}
+
 NamedArray named_array(const std::string& name, const torch::Tensor& t) {
   auto c = t.detach().to(torch::kFloat).contiguous();
   NamedArray a{name, {}, std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())};
@@ -155,6 +170,17 @@ RqvaeResult build_identifiers(const EmbeddingTable& text_table, const EmbeddingT
   auto text = to_tensor(text_table);
   auto collab = to_tensor(collab_table);
   const int64_t n = text.size(0);
+  GENSAR_INPUT_CHECK(o.select == "recon" || o.select == "collision",
+                     "--select: expected recon or collision, got '{}'", o.select);
+  GENSAR_INPUT_CHECK(o.steps >= 0 && o.reseed_every >= 0, "--steps and --reseed-every must be >= 0");
+  if (o.standardize) {
+    // Copies (the views above stay untouched); the statistics are over all items.
+    auto zscore = [](const torch::Tensor& x) {
+      return (x - x.mean(0, true)) / x.std(0, /*unbiased=*/false, true).clamp_min(1e-8);
+    };
+    text = zscore(text);
+    collab = zscore(collab);
+  }
 
   RqvaeShape shape;
   shape.text_dim = text_table.dim;
@@ -187,24 +213,47 @@ RqvaeResult build_identifiers(const EmbeddingTable& text_table, const EmbeddingT
   torch::optim::AdamW optimizer(std::move(groups),
                                 torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
   const int64_t steps_per_epoch = (n + o.batch_size - 1) / o.batch_size;
-  const int64_t total_steps = steps_per_epoch * o.epochs;
-  const int64_t warmup_steps = steps_per_epoch * o.warmup_epochs;
+  const int64_t total_steps = o.steps > 0 ? o.steps : steps_per_epoch * o.epochs;
+  const int64_t warmup_steps =
+      o.steps > 0 ? total_steps * o.warmup_epochs / std::max(o.epochs, 1) : steps_per_epoch * o.warmup_epochs;
+  const int epochs = static_cast<int>((total_steps + steps_per_epoch - 1) / steps_per_epoch);
+  const int64_t reseed_until = total_steps * 8 / 10;
+  const std::vector<int64_t> level_sizes = model->level_sizes();
+  const size_t shared_levels = o.shared_codes.size();
+  std::vector<torch::Tensor> usage;
+  auto reset_usage = [&] {
+    usage.clear();
+    for (int64_t k : level_sizes) usage.push_back(torch::zeros({k}, torch::kLong));
+  };
+  reset_usage();
+  int64_t reseeded = 0;
+  // Per level, in level_sizes() order: shared levels, then each side's specific levels.
+  auto count_usage = [&](const RqvaeOutput& out) {
+    size_t level = 0;
+    for (size_t l = 0; l < shared_levels; ++l, ++level)
+      usage[level] += torch::bincount(out.sem_codes.select(1, l), {}, level_sizes[level]);
+    for (const auto* codes : {&out.sem_codes, &out.col_codes}) {
+      const int64_t specific = codes->size(1) - static_cast<int64_t>(shared_levels);
+      for (int64_t l = 0; l < specific; ++l, ++level)
+        usage[level] += torch::bincount(codes->select(1, shared_levels + l), {}, level_sizes[level]);
+    }
+  };
   auto lr_at = [&](int64_t step) {
     if (step < warmup_steps) return o.lr * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
     int64_t decay = std::max<int64_t>(total_steps - warmup_steps, 1);
     return o.lr * std::max(0.0, static_cast<double>(total_steps - step) / static_cast<double>(decay));
   };
 
-  double best_rate = 2.0, best_loss = 0;
+  double best_rate = std::numeric_limits<double>::infinity(), best_loss = 0, best_collision = 0;
   int best_epoch = -1;
   std::vector<torch::Tensor> best_params;
   nlohmann::json history = nlohmann::json::array();
   int64_t step = 0;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+  for (int epoch = 1; epoch <= epochs && step < total_steps; ++epoch) {
     // Same permutation on every rank (same seed); each rank takes its slice of every batch.
     auto perm = torch::randperm(n, torch::kLong);
     double epoch_loss = 0;
-    for (int64_t b = 0; b < steps_per_epoch; ++b, ++step) {
+    for (int64_t b = 0; b < steps_per_epoch && step < total_steps; ++b, ++step) {
       int64_t start = b * o.batch_size, len = std::min(o.batch_size, n - start);
       auto batch = perm.narrow(0, start, len);
       if (step == 0) model->init_codebooks(text.index_select(0, batch), collab.index_select(0, batch),
@@ -230,19 +279,34 @@ RqvaeResult build_identifiers(const EmbeddingTable& text_table, const EmbeddingT
       }
       if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
       optimizer.step();
+      count_usage(out);
+      if (o.reseed_every > 0 && (step + 1) % o.reseed_every == 0 && step + 1 < reseed_until) {
+        // Every rank counts its slice; the re-seed itself uses the whole batch (identical on all
+        // ranks, as is the global generator), so the codebooks stay replicated.
+        if (world > 1)
+          for (auto& u : usage) comm->all_reduce(u);
+        reseeded += model->reseed_dead_codes(text.index_select(0, batch),
+                                             collab.index_select(0, batch), usage);
+        reset_usage();
+      }
       epoch_loss += out.loss.item<double>() * static_cast<double>(len) / static_cast<double>(n);
     }
-    if (epoch % std::max(o.eval_every, 1) == 0 || epoch == o.epochs) {
+    if (epoch % std::max(o.eval_every, 1) == 0 || epoch == epochs) {
       Evaluation e = evaluate(*model, text, collab, o, weights);
-      double rate = e.mean_collision(o.id_mode);
-      double loss = e.recon_sem + e.recon_col + e.vq;
+      const double recon = e.recon_sem + e.recon_col;
+      // Selection key, lower is better: (primary, tie-break). Checkpoints in warm-up are not kept
+      // by reconstruction (the codebooks are still moving fast).
+      double rate = o.select == "recon" ? recon : e.mean_collision(o.id_mode);
+      double loss = o.select == "recon" ? e.mean_collision(o.id_mode) : recon + e.vq;
+      if (o.select == "recon" && step < warmup_steps && epoch != epochs) rate = 1e300;
       history.push_back({{"epoch", epoch}, {"train_loss", epoch_loss}, {"collision", rate},
                          {"recon_sem", e.recon_sem}, {"recon_col", e.recon_col}, {"vq", e.vq}});
-      GENSAR_INFO(kLog, "epoch {}/{} loss {:.5f} collision sem {:.4f} col {:.4f} recon {:.5f}/{:.5f}",
-                  epoch, o.epochs, epoch_loss, e.sem_collision, e.col_collision, e.recon_sem,
+      GENSAR_INFO(kLog, "epoch {}/{} (step {}) loss {:.5f} collision sem {:.4f} col {:.4f} recon {:.5f}/{:.5f}",
+                  epoch, epochs, step, epoch_loss, e.sem_collision, e.col_collision, e.recon_sem,
                   e.recon_col);
       if (rate < best_rate || (rate == best_rate && loss < best_loss)) {
         best_rate = rate;
+        best_collision = e.mean_collision(o.id_mode);
         best_loss = loss;
         best_epoch = epoch;
         best_params.clear();
@@ -365,6 +429,14 @@ RqvaeResult build_identifiers(const EmbeddingTable& text_table, const EmbeddingT
     else
       result.weights.push_back(named_array(name, p));
   }
+  // The baseline the RQ-VAE must beat: residual k-means straight on each side's (standardised)
+  // inputs with the same code budget as that side's identifier, no encoder or decoder.
+  nlohmann::json kmeans_baseline = {
+      {"recon_sem", residual_kmeans_mse(text, o.shared_codes, o.sem_codes, o.kmeans_iterations)},
+      {"recon_col", residual_kmeans_mse(collab, o.shared_codes, o.col_codes, o.kmeans_iterations)}};
+  GENSAR_INFO(kLog, "reconstruction MSE sem {:.4f} col {:.4f}; residual k-means with the same codes: "
+              "sem {:.4f} col {:.4f}", final_eval.recon_sem, final_eval.recon_col,
+              kmeans_baseline["recon_sem"].get<double>(), kmeans_baseline["recon_col"].get<double>());
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   result.report = {
       {"items", n},
@@ -372,7 +444,12 @@ RqvaeResult build_identifiers(const EmbeddingTable& text_table, const EmbeddingT
       {"config_hash", ids.config_hash},
       {"input_hash", fmt::format("{:016x}", input_hash)},
       {"best_epoch", best_epoch},
-      {"mean_collision_rate_at_best", best_rate},
+      {"mean_collision_rate_at_best", best_collision},
+      {"select", o.select},
+      {"standardized_inputs", o.standardize},
+      {"steps", step},
+      {"reseeded_codes", reseeded},
+      {"kmeans_baseline", kmeans_baseline},
       {"recon_mse_sem", final_eval.recon_sem},
       {"recon_mse_col", final_eval.recon_col},
       {"vq_loss", final_eval.vq},
@@ -384,7 +461,7 @@ RqvaeResult build_identifiers(const EmbeddingTable& text_table, const EmbeddingT
       {"seconds", seconds},
   };
   GENSAR_INFO(kLog, "kept epoch {} (mean collision {:.4f}); recon MSE sem {:.5f} col {:.5f}; {:.1f} s",
-              best_epoch, best_rate, final_eval.recon_sem, final_eval.recon_col, seconds);
+              best_epoch, best_collision, final_eval.recon_sem, final_eval.recon_col, seconds);
   return result;
 }
 

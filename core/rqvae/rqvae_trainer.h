@@ -31,6 +31,20 @@ struct RqvaeOptions {
   double sinkhorn_epsilon = 0.003;  // <= 0 disables Sinkhorn on the last specific level in training
   int sinkhorn_iterations = 50;
   int epochs = 100, warmup_epochs = 10;
+  // > 0: the training budget in optimiser steps (epochs then follow from the batch size, and the
+  // warm-up keeps the warmup_epochs / epochs share). With a small catalogue an epoch is a handful
+  // of steps, so a budget in epochs says little about how far the model trained.
+  int64_t steps = 0;
+  // Each input dimension z-scored over the items before training, so neither side's scale (unit
+  // text vectors vs raw SASRec vectors) decides the shared levels; reconstruction MSEs are then in
+  // units of each side's variance and comparable.
+  bool standardize = true;
+  // Every N steps, codes unused since the last re-seed take the residual of a random batch row at
+  // their level (0 = off); stops after 80% of the steps so the codebooks settle.
+  int reseed_every = 100;
+  // Kept checkpoint: "recon" (lowest summed reconstruction MSE, the default) or "collision"
+  // (lowest mean collision rate, the reference's rule; the suffix token makes IDs unique anyway).
+  std::string select = "recon";
   int64_t batch_size = 1024;
   double lr = 1e-3, weight_decay = 1e-5, grad_clip = 1.0;
   double codebook_lr_scale = 1.0;  // codebook learning rate = lr x this (paper: 1)

@@ -66,11 +66,12 @@ BatchRanker popularity_ranker(const data::Dataset& ds, int64_t k) {
   };
 }
 
-BatchRanker bm25_ranker(const data::Dataset& ds, int64_t k, data::Bm25Params params) {
+BatchRanker bm25_ranker(const data::Dataset& ds, int64_t k, data::Bm25Params params,
+                        data::Bm25Fields fields) {
   auto index = std::make_shared<data::Bm25Index>(params);
   for (int32_t i = 0; i < ds.num_items(); ++i)
     index->add(data::bm25_item_document(ds.item_title(i), ds.item_description(i), ds.item_brand(i),
-                                        ds.item_categories(i)));
+                                        ds.item_categories(i), fields));
   const data::Dataset* dsp = &ds;
   return [index, dsp, k](Protocol protocol, data::Task task, const std::vector<EvalCase>& cases,
                          std::vector<RankedList>* out) {

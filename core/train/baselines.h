@@ -33,7 +33,8 @@ RankedList rank_by_score(const std::vector<double>& score_of_item, const int32_t
 BatchRanker popularity_ranker(const data::Dataset& dataset, int64_t k);
 
 // Builds the BM25 index over the dataset's items (kept alive by the returned ranker).
-BatchRanker bm25_ranker(const data::Dataset& dataset, int64_t k, data::Bm25Params params = {});
+BatchRanker bm25_ranker(const data::Dataset& dataset, int64_t k, data::Bm25Params params = {},
+                        data::Bm25Fields fields = data::Bm25Fields::kTitleDescription);
 
 // histories (dense items, oldest first) -> float scores [histories.size(), num_items]; e.g.
 // seqrec::SasRec::score_all_batch.

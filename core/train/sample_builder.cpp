@@ -82,9 +82,8 @@ SampleBuilder::SampleBuilder(std::shared_ptr<const data::Dataset> dataset,
     id_row_[i] = row;
     for (const auto& t : ids_->sem_tokens(row)) sem_tokens_[i].push_back(tokenizer_->special_id(t));
     for (const auto& t : ids_->col_tokens(row)) col_tokens_[i].push_back(tokenizer_->special_id(t));
-    std::string text(ds.item_title(i));
-    if (!ds.item_description(i).empty()) text += ". " + std::string(ds.item_description(i));
-    item_text_tokens_[i] = truncated(tokenizer_->encode(text), options_.max_text_len);
+    item_text_tokens_[i] = truncated(tokenizer_->encode(item_text_for_model(ds, i)),
+                                     options_.max_text_len);
     std::string cat = data::query_from_text(ds.item_categories(i));
     if (cat.empty()) cat = data::query_from_text(ds.item_title(i));
     category_tokens_[i] = truncated(tokenizer_->encode(cat), options_.max_query_len);
@@ -198,11 +197,13 @@ std::vector<int64_t> SampleBuilder::build_input(Task task, int32_t user, int32_t
   std::vector<data::Event> copy(events, events + n);
   const int64_t end = data::history_end(copy, event_index);
   const data::Event& target = events[event_index];
+  std::vector<int64_t> marked_query;
   const std::vector<int64_t>* query = nullptr;
   if (task == Task::kSearch) {
     GENSAR_CHECK(target.kind == data::EventKind::kSearch && target.query >= 0,
                  "search example (user {}, event {}) is not a search event", user, event_index);
-    query = &query_tokens_[target.query];
+    marked_query = query_with_marker(query_tokens_[target.query]);
+    query = &marked_query;
   }
   const PromptTemplate& tmpl = prompt(task, template_index);
   const std::vector<int64_t> empty;
@@ -218,6 +219,26 @@ std::vector<int64_t> SampleBuilder::build_input(Task task, int32_t user, int32_t
     input.resize(options_.max_input_len - 1);
   input.push_back(tokenizer_->eos_id());
   return input;
+}
+
+std::vector<int64_t> SampleBuilder::query_with_marker(const std::vector<int64_t>& query) const {
+  std::vector<int64_t> out = {src_query_};
+  out.insert(out.end(), query.begin(), query.end());
+  return out;
+}
+
+std::string item_text_for_model(const data::Dataset& ds, int32_t item) {
+  std::string text(ds.item_title(item));
+  auto append = [&](std::string_view label, std::string_view value) {
+    if (value.empty()) return;
+    if (!text.empty()) text += ". ";
+    text += label;
+    text += value;
+  };
+  append("", ds.item_description(item));
+  append("Categories: ", ds.item_categories(item));
+  append("Brand: ", ds.item_brand(item));
+  return text;
 }
 
 std::vector<int64_t> SampleBuilder::pseudo_query_tokens(const SampleRef& ref) const {
@@ -256,9 +277,14 @@ Sample SampleBuilder::build(const SampleRef& ref) const {
       break;
     }
     case Task::kQueryItem: {
-      std::vector<int64_t> q = pseudo_query_tokens(ref);
-      s.input = finish_input(
-          PromptSet::render(prompt(ref.task, ref.template_index), {nullptr, &q, nullptr, nullptr}));
+      // Indexing is search without a history (GENSAR.md section 3; the reference renders it with
+      // the search templates): the item must be found from the query alone.
+      const std::vector<int64_t> q = query_with_marker(pseudo_query_tokens(ref));
+      const std::vector<int64_t> no_history;
+      const int templates = prompts_->count(Task::kSearch);
+      s.input = finish_input(PromptSet::render(
+          prompt(Task::kSearch, ref.template_index % std::max(1, templates)),
+          {&no_history, &q, nullptr, nullptr}));
       s.target = search_target(ref.item);
       break;
     }

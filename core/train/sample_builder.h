@@ -2,6 +2,10 @@
 // tasks, and the per-epoch sample list whose content is a pure function of (seed, epoch), so that
 // "global sample index -> sample" needs no state and resume is exact (docs/training.md).
 //
+// The current query of a search example, and the pseudo-query of query_item, are rendered as
+// `<src_query>` + query, as history sessions are; query_item uses the search templates with an
+// empty history (indexing is search without a history).
+//
 // History of an example (user u, target event t): the last `history_rec` rec clicks, each
 // `<rec_item>` + collaborative ID, and the last `history_search` search sessions, each `<src_query>`
 // + query text + `<src_item>` + semantic ID, taken from events [0, data::history_end(events, t)),
@@ -31,6 +35,10 @@ inline constexpr const char* kSrcQueryToken = "<src_query>";
 inline constexpr const char* kSrcItemToken = "<src_item>";
 std::vector<std::string> vocabulary_special_tokens(const rqvae::ItemIdentifiers& ids);
 
+// An item's text for the text <-> identifier tasks: title, description, then "Categories: ..."
+// and "Brand: ..." when present (GENSAR.md section 3; truncated to max_text_len tokens).
+std::string item_text_for_model(const data::Dataset& dataset, int32_t item);
+
 // Corpus for training the tokenizer: every item's title + description and every query text.
 std::vector<std::string> tokenizer_corpus(const data::Dataset& dataset);
 
@@ -38,7 +46,7 @@ struct SampleBuilderOptions {
   int history_rec = 5;        // N: last rec clicks in the history
   int history_search = 5;     // M: last search sessions in the history
   int max_input_len = 256;    // tokens, eos included
-  int max_text_len = 64;      // tokens of an item's title + description (text_to_id / id_to_text)
+  int max_text_len = 256;     // tokens of an item's text (text_to_id / id_to_text)
   int max_query_len = 32;     // tokens of one query text
   bool neutral_prompt = false;  // every task uses the single [neutral] template (ablation)
   // Pseudo-query of an item for query_item: "own-queries" (a query the item was clicked for in the
@@ -110,6 +118,8 @@ class SampleBuilder {
   const PromptTemplate& prompt(Task task, int template_index) const;
   std::vector<int64_t> item_text(int32_t item) const;
   std::vector<int64_t> pseudo_query_tokens(const SampleRef& ref) const;
+  // `<src_query>` + the query: the current query is marked as history queries are.
+  std::vector<int64_t> query_with_marker(const std::vector<int64_t>& query) const;
 
   std::shared_ptr<const data::Dataset> dataset_;
   std::shared_ptr<const rqvae::ItemIdentifiers> ids_;

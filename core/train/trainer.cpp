@@ -13,6 +13,7 @@
 #include "core/common/check.h"
 #include "core/common/log.h"
 #include "core/train/batch.h"
+#include "core/train/sample_stream.h"
 #include "core/train/train_checkpoint.h"
 #include "data_pipeline/sample_order.h"
 #include "distributed/checkpoint_io.h"
@@ -27,16 +28,9 @@ struct Trainer::Impl {
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::unique_ptr<dist::GradientReducer> reducer;
   std::unique_ptr<dist::CheckpointWriter> writer;
-  std::unique_ptr<data::SampleOrder> order;
-  std::unique_ptr<EpochSamples> epoch_samples;
+  std::unique_ptr<SampleStream> stream;
   std::vector<torch::Tensor> sharded_params, replicated_params;
   LrSchedule schedule;
-
-  const EpochSamples& epoch(const SampleBuilder& b, const TaskMixOptions& mix, int64_t e) {
-    if (!epoch_samples || epoch_samples->epoch() != e)
-      epoch_samples = std::make_unique<EpochSamples>(b, mix, e);
-    return *epoch_samples;
-  }
 };
 
 Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> builder,
@@ -56,14 +50,16 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> bu
   GENSAR_INPUT_CHECK(options_.lr > 0, "--lr must be > 0 (got {})", options_.lr);
   options_.mix.seed = options_.seed;
 
-  epoch_size_ = epoch_sample_count(*builder_, options_.mix);
-  GENSAR_INPUT_CHECK(epoch_size_ > 0, "no training samples: every task is off or the dataset has "
-                     "no training examples");
   global_batch_ = options_.batch_size * options_.grad_accum * mesh_->dp_size();
+  GENSAR_INPUT_CHECK(options_.bucket_window >= 0, "--bucket-window must be >= 0 (got {})",
+                     options_.bucket_window);
+  impl_->stream = std::make_unique<SampleStream>(
+      *builder_, options_.mix,
+      SampleStreamOptions{global_batch_, options_.bucket_window, options_.seed});
+  epoch_size_ = impl_->stream->epoch_size();
   total_steps_ = options_.max_steps > 0
                      ? options_.max_steps
                      : (options_.epochs * epoch_size_ + global_batch_ - 1) / global_batch_;
-  impl_->order = std::make_unique<data::SampleOrder>(epoch_size_, options_.seed);
   impl_->schedule.peak_lr = options_.lr;
   impl_->schedule.total_steps = total_steps_;
   impl_->schedule.warmup_steps = warmup_steps_from_ratio(options_.warmup_ratio, total_steps_);
@@ -209,11 +205,7 @@ TrainStatus Trainer::run() {
     const data::PositionRange range = data::rank_positions(slice, consumed_);
     std::vector<Sample> samples;
     samples.reserve(per_rank);
-    for (int64_t pos = range.begin; pos < range.end; ++pos) {
-      const int64_t e = impl_->order->epoch_of(pos);
-      const auto& epoch = impl_->epoch(*builder_, options_.mix, e);
-      samples.push_back(builder_->build(epoch[impl_->order->sample_at(pos)]));
-    }
+    for (int64_t pos = range.begin; pos < range.end; ++pos) samples.push_back(impl_->stream->at(pos));
     // Global label-token count of the step: the loss denominator.
     int64_t local_tokens = 0;
     for (const auto& s : samples) local_tokens += static_cast<int64_t>(s.target.size());
@@ -327,15 +319,21 @@ TrainStatus Trainer::run() {
         ++bad_validations_;
       }
       if (rank0) {
-        nlohmann::json j = {{"step", step_}, {"validation", vr.metrics}, {"score", vr.score},
-                            {"best", best_metric_}};
+        nlohmann::json j = {{"step", step_}, {"consumed_samples", consumed_},
+                            {"validation", vr.metrics}, {"score", vr.score},
+                            {"score_stderr", vr.score_stderr}, {"best", best_metric_},
+                            {"seconds", vr.seconds}};
         metrics_out << j.dump() << "\n";
         metrics_out.flush();
       }
-      GENSAR_INFO("train", "validation at step {}: score (mean NDCG@5) {:.4f}{} rec hr@1 {:.4f} search hr@1 {:.4f}",
-                  step_, vr.score, improved ? " (best)" : "",
-                  vr.metrics.count("rec.hr@1") ? vr.metrics.at("rec.hr@1") : 0.0,
-                  vr.metrics.count("search.hr@1") ? vr.metrics.at("search.hr@1") : 0.0);
+      auto metric = [&](const char* key) {
+        auto it = vr.metrics.find(key);
+        return it == vr.metrics.end() ? 0.0 : it->second;
+      };
+      GENSAR_INFO("train", "validation at step {}: score (mean NDCG@5) {:.4f} +- {:.4f}{}; rec hr@10 "
+                  "{:.4f} ndcg@10 {:.4f}; search hr@10 {:.4f} ndcg@10 {:.4f} ({:.0f} s)",
+                  step_, vr.score, vr.score_stderr, improved ? " (best)" : "", metric("rec.hr@10"),
+                  metric("rec.ndcg@10"), metric("search.hr@10"), metric("search.ndcg@10"), vr.seconds);
       save_checkpoint(vr.score);
       saved = true;
       if (options_.patience > 0 && bad_validations_ >= options_.patience) {

@@ -38,6 +38,8 @@ struct TrainerOptions {
   double clip = 1.0;               // global gradient-norm clip; <= 0 disables
   uint64_t seed = 2024;
   TaskMixOptions mix;              // mix.seed is set from `seed`
+  // Global batches sorted by input length together (core/train/sample_stream.h); 0 or 1 = off.
+  int64_t bucket_window = 50;
   int64_t valid_every = 0;         // steps; 0 = once per epoch; < 0 = never
   ValidationOptions validation;
   int patience = 0;                // validations without improvement before stopping; 0 = off

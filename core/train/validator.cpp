@@ -2,32 +2,39 @@
 
 #include <torch/torch.h>
 
-#include <algorithm>
+#include <cmath>
+#include <vector>
 
-#include "core/common/check.h"
-#include "core/decoding/beam_search.h"
 #include "core/decoding/metrics.h"
-#include "core/decoding/prefix_trie.h"
 #include "core/model/t5_scorer.h"
-#include "core/train/batch.h"
+#include "core/train/evaluator.h"
 
 namespace gensar::train {
 namespace {
 
-const char* kMetricNames[] = {"hr@1", "hr@5", "hr@10", "ndcg@5", "ndcg@10"};
-constexpr int kMetrics = 5;
+// Per task: the mean and standard error of NDCG@5 over the evaluated cases.
+struct TaskScore {
+  double mean = 0, stderr_ = 0;
+  int64_t cases = 0;
+};
 
-decoding::PrefixTrie trie_over(const SampleBuilder& b, const std::vector<int32_t>& items,
-                               bool semantic) {
-  std::vector<int64_t> tokens, item_ids;
-  int64_t len = 0;
-  for (int32_t item : items) {
-    auto id = semantic ? b.semantic_id(item) : b.collaborative_id(item);
-    len = static_cast<int64_t>(id.size());
-    tokens.insert(tokens.end(), id.begin(), id.end());
-    item_ids.push_back(item);
+TaskScore ndcg5_of(const std::vector<decoding::CaseRecord>& records, const std::string& task) {
+  double sum = 0, sum_sq = 0;
+  int64_t n = 0;
+  for (const auto& r : records) {
+    if (r.task != task) continue;
+    const double v = decoding::ndcg_at(r.rank, 5);
+    sum += v;
+    sum_sq += v * v;
+    ++n;
   }
-  return decoding::PrefixTrie::build(tokens, len, item_ids);
+  TaskScore s;
+  s.cases = n;
+  if (n == 0) return s;
+  s.mean = sum / n;
+  const double var = n > 1 ? std::max(0.0, (sum_sq - n * s.mean * s.mean) / (n - 1)) : 0.0;
+  s.stderr_ = std::sqrt(var / n);
+  return s;
 }
 
 }  // namespace
@@ -40,81 +47,55 @@ ValidationResult run_validation(model::T5Model model, const SampleBuilder& build
   const bool was_training = model->is_training();
   model->eval();
   model::T5Scorer scorer(model);
-  const int dp_rank = dp ? dp->rank() : 0;
-  const int dp_size = dp ? dp->size() : 1;
-  const auto& ds = builder.dataset();
+  EvalOptions eo;
+  eo.split = options.split;
+  eo.tasks = {data::Task::kRec, data::Task::kSearch};
+  eo.protocols = {candidates ? Protocol::kCandidates : Protocol::kFull};
+  eo.beams = options.beams;
+  eo.batch_size = options.batch_size;
+  eo.max_cases = options.max_cases;
+  EvalResult er = evaluate(scorer, builder, candidates, eo, dp.get());
+  model->train(was_training);
 
-  std::vector<int32_t> all_items(ds.num_items());
-  for (int32_t i = 0; i < ds.num_items(); ++i) all_items[i] = i;
-
-  // sums[task][metric], counts at index kMetrics
-  torch::Tensor sums = torch::zeros({2, kMetrics + 1}, torch::kFloat64);
-  auto acc = sums.accessor<double, 2>();
-  for (int ti = 0; ti < 2; ++ti) {
-    const data::Task dtask = static_cast<data::Task>(ti);
-    const Task task = ti == 0 ? Task::kRec : Task::kSearch;
-    const bool semantic = task == Task::kSearch;
-    const auto& examples = ds.examples(dtask, options.split);
-    int64_t n = static_cast<int64_t>(examples.size());
-    if (options.max_cases > 0) n = std::min(n, options.max_cases);
-    std::unique_ptr<decoding::PrefixTrie> full_trie;
-    if (!candidates) full_trie = std::make_unique<decoding::PrefixTrie>(trie_over(builder, all_items, semantic));
-    std::vector<int64_t> mine;
-    for (int64_t i = dp_rank; i < n; i += dp_size) mine.push_back(i);
-    for (size_t start = 0; start < mine.size(); start += options.batch_size) {
-      const size_t end = std::min(mine.size(), start + static_cast<size_t>(options.batch_size));
-      std::vector<std::vector<int64_t>> inputs;
-      std::vector<decoding::PrefixTrie> tries;
-      std::vector<int64_t> targets;
-      tries.reserve(end - start);
-      for (size_t c = start; c < end; ++c) {
-        const auto& ex = examples[mine[c]];
-        inputs.push_back(builder.build_input(task, ex.user, ex.event_index, 0));
-        int64_t count = 0;
-        targets.push_back(builder.user_events(ex.user, &count)[ex.event_index].item);
-        if (candidates) {
-          auto row = candidates->row(dtask, options.split, mine[c]);
-          GENSAR_CHECK(row.user == ex.user && row.event_index == ex.event_index,
-                       "candidate row {} is for (user {}, event {}), example is ({}, {})", mine[c],
-                       row.user, row.event_index, ex.user, ex.event_index);
-          tries.push_back(trie_over(builder, std::vector<int32_t>(row.items, row.items + row.size),
-                                    semantic));
-        }
+  // Rank 0 holds the metrics; every rank needs the same score for best/patience decisions.
+  const std::vector<std::string>& names = decoding::metric_names();
+  const char* tasks[2] = {"rec", "search"};
+  const int64_t per_task = static_cast<int64_t>(names.size()) + 3;  // metrics, count, mean, stderr
+  torch::Tensor values = torch::zeros({2 * per_task}, torch::kFloat64);
+  if (!dp || dp->rank() == 0) {
+    auto v = values.accessor<double, 1>();
+    const auto& m = er.metrics[protocol_name(eo.protocols[0])];
+    for (int t = 0; t < 2; ++t) {
+      for (size_t k = 0; k < names.size(); ++k) {
+        auto it = m.find(std::string(tasks[t]) + "." + names[k]);
+        v[t * per_task + k] = it == m.end() ? 0.0 : it->second;
       }
-      std::vector<const decoding::PrefixTrie*> trie_ptrs;
-      if (candidates) {
-        for (auto& t : tries) trie_ptrs.push_back(&t);
-      } else {
-        trie_ptrs.push_back(full_trie.get());
-      }
-      torch::Tensor ids, mask;
-      collate_inputs(inputs, builder.tokenizer().pad_id(), &ids, &mask);
-      decoding::BeamSearchOptions bs;
-      bs.num_beams = options.beams;
-      bs.forced_prefix = {semantic ? builder.src_item_token() : builder.rec_item_token()};
-      auto result = decoding::beam_search(scorer, ids, mask, trie_ptrs, bs);
-      for (size_t c = 0; c < result.cases.size(); ++c) {
-        const int64_t rank = decoding::target_rank(result.cases[c].ranked_items(), targets[c]);
-        for (int m = 0; m < kMetrics; ++m) acc[ti][m] += decoding::metric_value(kMetricNames[m], rank);
-        acc[ti][kMetrics] += 1;
-      }
+      const TaskScore s = ndcg5_of(er.records, tasks[t]);
+      v[t * per_task + names.size()] = static_cast<double>(s.cases);
+      v[t * per_task + names.size() + 1] = s.mean;
+      v[t * per_task + names.size() + 2] = s.stderr_;
     }
   }
-  if (dp && dp_size > 1) dp->all_reduce(sums);
+  if (dp && dp->size() > 1) dp->broadcast(values, 0);
+
   ValidationResult out;
-  double score = 0;
-  int tasks = 0;
-  for (int ti = 0; ti < 2; ++ti) {
-    const std::string name = ti == 0 ? "rec" : "search";
-    const double count = acc[ti][kMetrics];
-    out.metrics[name + ".count"] = count;
+  auto v = values.accessor<double, 1>();
+  double score_sum = 0, var_sum = 0;
+  int present = 0;
+  for (int t = 0; t < 2; ++t) {
+    const double count = v[t * per_task + names.size()];
     if (count <= 0) continue;
-    for (int m = 0; m < kMetrics; ++m) out.metrics[name + "." + kMetricNames[m]] = acc[ti][m] / count;
-    score += acc[ti][3] / count;
-    ++tasks;
+    for (size_t k = 0; k < names.size(); ++k)
+      out.metrics[std::string(tasks[t]) + "." + names[k]] = v[t * per_task + k];
+    out.metrics[std::string(tasks[t]) + ".count"] = count;
+    score_sum += v[t * per_task + names.size() + 1];
+    const double se = v[t * per_task + names.size() + 2];
+    var_sum += se * se;
+    ++present;
   }
-  out.score = tasks ? score / tasks : 0.0;
-  model->train(was_training);
+  out.score = present ? score_sum / present : 0.0;
+  out.score_stderr = present ? std::sqrt(var_sum) / present : 0.0;
+  out.seconds = er.seconds;
   return out;
 }
 

@@ -1,9 +1,10 @@
-// Validation during training: constrained beam search over each validation case's fixed candidates
-// (data_pipeline/candidates.h; the trie holds the candidates' identifiers) or, without a
-// candidates file, over the whole catalogue; HR@{1,5,10} and NDCG@{5,10} for rec and search, and
-// the model-selection score: the mean of rec and search NDCG@5 (GENSAR.md section 3).
-// Cases are split over the DP group (case i on DP rank i % dp_size) and the sums all-reduced;
-// TP ranks of a group decode the same cases together.
+// Validation during training: one call of the evaluator (core/train/evaluator.h) on the
+// validation split, so validation and `gensar eval` share one protocol and one case selection:
+// the candidates protocol when the dataset has fixed candidates (the trie holds each case's 100
+// candidates), else full ranking; all cases, or an evenly strided subset of max_cases per task.
+// The model-selection score is the mean of rec and search NDCG@5 (GENSAR.md section 3); its
+// standard error (from the per-case values) is reported beside it so a selection can be judged
+// against noise.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,7 @@
 namespace gensar::train {
 
 struct ValidationOptions {
-  int64_t max_cases = 0;  // per task; 0 = all validation cases (the first ones, in split order)
+  int64_t max_cases = 0;  // per task; 0 = all validation cases; else an evenly strided subset
   int beams = 30;
   int batch_size = 16;    // cases decoded together
   data::Split split = data::Split::kValid;
@@ -28,9 +29,12 @@ struct ValidationOptions {
 struct ValidationResult {
   std::map<std::string, double> metrics;  // "rec.hr@1", "search.ndcg@5", ..., "<task>.count"
   double score = 0;                       // mean of rec.ndcg@5 and search.ndcg@5 (tasks present)
+  double score_stderr = 0;                // standard error of `score` over the cases
+  double seconds = 0;
 };
 
-// `candidates` may be null (full ranking). `dp` may be null (one process).
+// `candidates` may be null (full ranking). `dp` may be null (one process). Every rank returns
+// the same result.
 ValidationResult run_validation(model::T5Model model, const SampleBuilder& builder,
                                 const data::EvalCandidates* candidates,
                                 const ValidationOptions& options,

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "core/common/check.h"
 #include "core/common/log.h"
 #include "core/seqrec/sasrec.h"
@@ -63,7 +65,20 @@ int run_eval(const po::variables_map& vm) {
     if (baseline == "popularity") {
       ranker = train::popularity_ranker(ds, opts.beams);
     } else if (baseline == "bm25") {
-      ranker = train::bm25_ranker(ds, opts.beams);
+      // auto: the document the dataset's search negatives were drawn with (older datasets: all).
+      std::string fields = vm["bm25-fields"].as<std::string>();
+      if (fields == "auto") {
+        fields = "all";
+        if (fs::exists(fs::path(dataset_dir) / "candidates.h5")) {
+          const std::string options_json =
+              candidates ? candidates->options_json()
+                         : data::load_eval_candidates(dataset_dir).options_json();
+          auto meta = nlohmann::json::parse(options_json, nullptr, false);
+          if (meta.is_object()) fields = meta.value("bm25_fields", fields);
+        }
+      }
+      ranker = train::bm25_ranker(ds, opts.beams, {}, data::parse_bm25_fields(fields));
+      GENSAR_INFO("eval", "bm25 document: {}", fields);
     } else {
       std::string model_path = vm["sasrec-model"].as<std::string>();
       if (model_path.empty()) model_path = (fs::path(dataset_dir) / "sasrec_model.pt").string();
@@ -143,6 +158,9 @@ Verb verb_eval() {
              "directory for metrics.json + cases.jsonl (default RUN/eval/SPLIT; baselines: none)")
             ("baseline", po::value<std::string>()->default_value("none"),
              "none | popularity | bm25 | sasrec")
+            ("bm25-fields", po::value<std::string>()->default_value("auto"),
+             "bm25 baseline document: auto (as the dataset's search negatives) | "
+             "title-description | all")
             ("sasrec-model", po::value<std::string>()->default_value(""),
              "SASRec weights from embed-collab (default DATASET/sasrec_model.pt)")
             ("json", po::bool_switch()->default_value(false), "print the metrics as JSON");

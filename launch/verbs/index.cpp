@@ -69,7 +69,15 @@ void add_index_options(po::options_description& d) {
       ("weight-decay", po::value<double>()->default_value(1e-5), "AdamW weight decay")
       ("grad-clip", po::value<double>()->default_value(1.0), "gradient-norm clip (<= 0: off)")
       ("kmeans-iterations", po::value<int>()->default_value(20), "Lloyd iterations of the first-batch k-means init")
-      ("eval-every", po::value<int>()->default_value(5), "epochs between collision checks (best checkpoint)")
+      ("eval-every", po::value<int>()->default_value(5), "epochs between checkpoint evaluations")
+      ("steps", po::value<int64_t>()->default_value(0),
+       "training budget in optimiser steps (0 = from --epochs); warm-up keeps its share")
+      ("standardize", po::value<bool>()->default_value(true),
+       "z-score every input dimension over the items before training")
+      ("reseed-every", po::value<int>()->default_value(100),
+       "steps between re-seeding unused codes from current residuals (0 = off)")
+      ("select", po::value<std::string>()->default_value("recon"),
+       "kept checkpoint: recon (lowest reconstruction MSE) | collision (lowest collision rate)")
       ("seed", po::value<uint64_t>()->default_value(2024), "random seed (same seed, same identifiers)")
       ("decollide-rounds", po::value<int>()->default_value(20), "Sinkhorn re-assignment rounds before the suffix")
       ("chunk-rows", po::value<int64_t>()->default_value(65536), "rows per chunk of distance computations")
@@ -115,6 +123,10 @@ int run_index(const po::variables_map& vm) {
   o.grad_clip = vm["grad-clip"].as<double>();
   o.kmeans_iterations = vm["kmeans-iterations"].as<int>();
   o.eval_every = vm["eval-every"].as<int>();
+  o.steps = vm["steps"].as<int64_t>();
+  o.standardize = vm["standardize"].as<bool>();
+  o.reseed_every = vm["reseed-every"].as<int>();
+  o.select = vm["select"].as<std::string>();
   o.seed = vm["seed"].as<uint64_t>();
   o.decollide_rounds = vm["decollide-rounds"].as<int>();
   o.chunk_rows = vm["chunk-rows"].as<int64_t>();

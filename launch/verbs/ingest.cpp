@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "core/common/check.h"
+#include "data_pipeline/bm25.h"
 #include "data_pipeline/ingest.h"
 #include "data_pipeline/readers/reader_factory.h"
 #include "launch/verbs.h"
@@ -37,6 +38,9 @@ void add_ingest_options(po::options_description& d) {
       ("seed", po::value<uint64_t>()->default_value(2025), "seed of search-event selection and candidates")
       ("candidates", po::value<bool>()->default_value(true), "write fixed evaluation candidates")
       ("negatives", po::value<int>()->default_value(99), "negatives per evaluation example")
+      ("bm25-fields", po::value<std::string>()->default_value("title-description"),
+       "item fields of the BM25 document behind the search negatives: title-description (the "
+       "paper's reference) | all (adds brand and categories)")
       ("threads", po::value<int>()->default_value(1), "worker threads for candidates")
       ("force", po::bool_switch(), "rebuild even if the output is up to date");
 }
@@ -62,6 +66,8 @@ int run_ingest(const po::variables_map& vm) {
   o.seed = vm["seed"].as<uint64_t>();
   o.candidates = vm["candidates"].as<bool>();
   o.candidate_negatives = vm["negatives"].as<int>();
+  o.bm25_fields = vm["bm25-fields"].as<std::string>();
+  data::parse_bm25_fields(o.bm25_fields);  // reject a bad value before any work
   o.threads = vm["threads"].as<int>();
   o.force = vm["force"].as<bool>();
   if (spec.format != "synthetic") {

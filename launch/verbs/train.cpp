@@ -101,8 +101,10 @@ int run_train(const po::variables_map& vm) {
   o.clip = vm["clip"].as<double>();
   o.seed = seed;
   const std::string tasks = vm["tasks"].as<std::string>();
-  if (!tasks.empty()) o.mix.enable_only(tasks);
+  // Counts first, then --tasks: a task that --tasks leaves out stays off even when a config's
+  // --samples-per-task names it (the ablation configs rely on this).
   o.mix.set_counts(vm["samples-per-task"].as<std::string>());
+  if (!tasks.empty()) o.mix.enable_only(tasks);
   o.valid_every = vm["valid-every"].as<int64_t>();
   o.validation.max_cases = vm["valid-cases"].as<int64_t>();
   o.validation.beams = vm["beams"].as<int>();
@@ -112,6 +114,7 @@ int run_train(const po::variables_map& vm) {
   o.save_every = vm["save-every"].as<int64_t>();
   o.log_every = vm["log-every"].as<int64_t>();
   o.bucket_cap_mb = dopts.bucket_cap_mb;
+  o.bucket_window = vm["bucket-window"].as<int64_t>();
   o.resume = resume;
   const std::string config_ini = dump_config(verb_train(), vm);
   o.checkpoint_files = {{"config.ini", config_ini}, {"prompts.txt", read_text(in.prompts_path)}};
@@ -164,6 +167,9 @@ Verb verb_train() {
              "optimiser steps (0 = from --epochs); also sizes the LR schedule")
             ("batch-size", po::value<int64_t>()->default_value(64), "micro-batch per data-parallel rank")
             ("grad-accum", po::value<int64_t>()->default_value(1), "micro-batches per optimiser step")
+            ("bucket-window", po::value<int64_t>()->default_value(50),
+             "global batches sorted by input length together, so batches pad little (0 = off; "
+             "docs/training.md)")
             ("lr", po::value<double>()->default_value(1e-3), "peak AdamW learning rate")
             ("warmup-ratio", po::value<double>()->default_value(0.01), "share of steps in linear warm-up")
             ("weight-decay", po::value<double>()->default_value(1e-7), "AdamW weight decay (not on norms)")
@@ -175,7 +181,8 @@ Verb verb_train() {
             ("history-search", po::value<int>()->default_value(5), "search sessions in the history (M)")
             ("max-input-len", po::value<int>()->default_value(256),
              "input tokens (oldest history dropped first)")
-            ("max-text-len", po::value<int>()->default_value(64), "tokens of an item's title + description")
+            ("max-text-len", po::value<int>()->default_value(256),
+             "tokens of an item's text (title, description, categories, brand)")
             ("max-query-len", po::value<int>()->default_value(32), "tokens of a query")
             ("pseudo-query", po::value<std::string>()->default_value("own-queries"),
              "query_item task input: own-queries | category-words")

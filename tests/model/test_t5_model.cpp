@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <map>
+
 #include "core/model/t5_model.h"
 #include "core/model/t5_scorer.h"
+#include "core/decoding/beam_search.h"
+#include "core/decoding/prefix_trie.h"
 #include "tests/model/tiny_models.h"
 
 namespace gensar::model {
@@ -211,6 +215,47 @@ TEST(T5Model, TinyModelOverfitsCopyTask) {
     decoded.push_back(token);
   }
   EXPECT_TRUE(torch::equal(torch::stack(decoded, 1), labels));
+}
+
+
+// Beam search keeps the encoder memory once per case (grouped cross-attention); teacher forcing
+// with a different number of sequences per case goes through the expanded path. Both must give
+// the same sequence scores, and a beam as wide as the trie must rank exactly as exhaustive scoring.
+TEST(T5Model, GroupedBeamDecodingEqualsTeacherForcedScores) {
+  torch::set_num_threads(1);
+  T5Model model(tiny_config(), nullptr, 3);
+  model->eval();
+  auto b = tiny_batch(40);
+  T5Scorer scorer(model);
+  torch::manual_seed(11);
+  std::vector<decoding::PrefixTrie> tries;
+  std::vector<std::vector<std::vector<int64_t>>> sequences(3);
+  for (int64_t c = 0; c < 3; ++c) {
+    const int64_t n = 5 + 3 * c;  // different identifier counts per case
+    auto ids = torch::randint(2, 40, {n, 3}, torch::kLong);
+    tries.push_back(decoding::PrefixTrie::build(ids));
+    for (int64_t i = 0; i < n; ++i)
+      sequences[c].push_back({ids[i][0].item<int64_t>(), ids[i][1].item<int64_t>(),
+                              ids[i][2].item<int64_t>()});
+  }
+  std::vector<const decoding::PrefixTrie*> trie_ptrs = {&tries[0], &tries[1], &tries[2]};
+  decoding::BeamSearchOptions o;
+  o.num_beams = 20;  // wider than every case's identifier count
+  o.forced_prefix = {5};
+  auto result = decoding::beam_search(scorer, b.input_ids, b.attention_mask, trie_ptrs, o);
+  auto exact = decoding::score_sequences(scorer, b.input_ids, b.attention_mask, sequences, {5});
+  for (int64_t c = 0; c < 3; ++c) {
+    std::map<std::vector<int64_t>, double> expected;
+    for (size_t i = 0; i < sequences[c].size(); ++i) expected[sequences[c][i]] = exact[c][i];
+    ASSERT_EQ(result.cases[c].beams.size(), expected.size()) << "case " << c;
+    double previous = 1e300;
+    for (const auto& h : result.cases[c].beams) {
+      ASSERT_TRUE(expected.count(h.tokens));
+      EXPECT_NEAR(h.score, expected[h.tokens], 1e-4) << "case " << c;
+      EXPECT_LE(h.score, previous + 1e-12);
+      previous = h.score;
+    }
+  }
 }
 
 }  // namespace
