@@ -10,6 +10,7 @@
 #include "core/decoding/prefix_trie.h"
 #include "core/model/t5_scorer.h"
 #include "core/train/batch.h"
+#include "distributed/stop_signal.h"
 
 namespace gensar::train {
 namespace {
@@ -50,7 +51,8 @@ ValidationResult run_validation(model::T5Model model, const SampleBuilder& build
   // sums[task][metric], counts at index kMetrics
   torch::Tensor sums = torch::zeros({2, kMetrics + 1}, torch::kFloat64);
   auto acc = sums.accessor<double, 2>();
-  for (int ti = 0; ti < 2; ++ti) {
+  bool stopped = false;
+  for (int ti = 0; ti < 2 && !stopped; ++ti) {
     const data::Task dtask = static_cast<data::Task>(ti);
     const Task task = ti == 0 ? Task::kRec : Task::kSearch;
     const bool semantic = task == Task::kSearch;
@@ -62,6 +64,10 @@ ValidationResult run_validation(model::T5Model model, const SampleBuilder& build
     std::vector<int64_t> mine;
     for (int64_t i = dp_rank; i < n; i += dp_size) mine.push_back(i);
     for (size_t start = 0; start < mine.size(); start += options.batch_size) {
+      stopped = options.stop_group && options.stop_group->size() > 1
+                    ? dist::should_stop(*options.stop_group)
+                    : dist::stop_requested_locally();
+      if (stopped) break;
       const size_t end = std::min(mine.size(), start + static_cast<size_t>(options.batch_size));
       std::vector<std::vector<int64_t>> inputs;
       std::vector<decoding::PrefixTrie> tries;
@@ -102,6 +108,9 @@ ValidationResult run_validation(model::T5Model model, const SampleBuilder& build
   }
   if (dp && dp_size > 1) dp->all_reduce(sums);
   ValidationResult out;
+  torch::Tensor stop_flag = torch::full({1}, stopped ? 1 : 0, torch::kInt);
+  if (dp && dp_size > 1) dp->all_reduce(stop_flag, dist::ReduceOp::kMax);
+  out.stopped = stop_flag.item<int>() != 0;
   double score = 0;
   int tasks = 0;
   for (int ti = 0; ti < 2; ++ti) {

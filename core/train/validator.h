@@ -23,11 +23,16 @@ struct ValidationOptions {
   int beams = 30;
   int batch_size = 16;    // cases decoded together
   data::Split split = data::Split::kValid;
+  // Group that decodes the same cases in lockstep (the TP group): a stop request (SIGTERM/SIGUSR1)
+  // is agreed over it before every batch, so a stop ends validation within one batch without one
+  // TP rank leaving the others in a collective. Null: this rank decides alone.
+  std::shared_ptr<dist::Communicator> stop_group;
 };
 
 struct ValidationResult {
   std::map<std::string, double> metrics;  // "rec.hr@1", "search.ndcg@5", ..., "<task>.count"
   double score = 0;                       // mean of rec.ndcg@5 and search.ndcg@5 (tasks present)
+  bool stopped = false;  // a stop request cut it short (on every rank): metrics are partial
 };
 
 // `candidates` may be null (full ranking). `dp` may be null (one process).
