@@ -4,7 +4,10 @@
 set -euo pipefail
 GENSAR="${GENSAR:-build/launch/gensar}"
 CONFIG="${CONFIG:-configs/demo.ini}"
-MPI="mpirun --allow-run-as-root --bind-to none -x OMP_NUM_THREADS=1"
+# cluster/gensar-mpirun wraps mpirun so that SIGTERM/SIGINT to the launcher (kill, Ctrl-C, a
+# scheduler signalling the job script) makes every rank checkpoint and exit 75, which plain mpirun
+# does not allow (it SIGKILLs the ranks ~1 s after a SIGTERM); SIGUSR1 works with either.
+MPI="$(dirname "$0")/gensar-mpirun --allow-run-as-root --bind-to none -x OMP_NUM_THREADS=1"
 case "${1:-help}" in
   dp2)        # data parallel on one machine, one core per rank
     $MPI -np 2 "$GENSAR" train --config "$CONFIG" ;;

@@ -331,6 +331,7 @@ EvalCandidates::Row EvalCandidates::row(Task task, Split split, size_t example) 
 EvalCandidates load_eval_candidates(const std::string& dir) {
   const fs::path path = fs::path(dir) / kFileName;
   GENSAR_INPUT_CHECK(fs::exists(path), "{}: no evaluation candidates (ingest writes them)", path.string());
+  verify_dataset_file(dir, kFileName);
   h5::File file = h5::File::open(path.string());
   EvalCandidates c;
   StringColumn meta = file.read_strings("meta/options");

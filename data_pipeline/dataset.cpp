@@ -63,12 +63,16 @@ Dataset::Dataset(const std::string& dir) : dir_(dir) {
       info.checksum = s.at("checksum").get<std::string>();
       GENSAR_INPUT_CHECK(fs::exists(fs::path(dir) / info.file), "{}: shard file {} is missing", dir,
                          info.file);
+      checksums_[info.file] = info.checksum;
       shards_.push_back(info);
     }
+    if (m.contains("files"))
+      for (const auto& [file, sum] : m.at("files").items()) checksums_[file] = sum.get<std::string>();
   } catch (const nlohmann::json::exception& e) {
     throw InputError(fmt::format("{}: missing or bad field: {}", manifest_path, e.what()));
   }
 
+  for (const char* file : {"items.h5", "queries.h5", "splits.h5"}) verify_file(file);
   h5::File items = h5::File::open((fs::path(dir) / "items.h5").string());
   item_keys_ = items.read_strings("key");
   titles_ = items.read_strings("title");
@@ -99,6 +103,33 @@ Dataset::Dataset(const std::string& dir) : dir_(dir) {
 
 Dataset::~Dataset() = default;
 
+void verify_dataset_file(const std::string& dir, const std::string& file) {
+  const fs::path manifest_path = fs::path(dir) / "manifest.json";
+  std::ifstream in(manifest_path);
+  if (!in) return;
+  nlohmann::json m;
+  try {
+    m = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}: malformed JSON: {}", manifest_path.string(), e.what()));
+  }
+  if (!m.contains("files") || !m["files"].contains(file)) return;
+  const std::string expected = m["files"][file].get<std::string>();
+  const std::string actual = file_checksum((fs::path(dir) / file).string());
+  GENSAR_INPUT_CHECK(actual == expected,
+                     "{}/{}: checksum {} differs from the manifest's {} (the file is corrupt or was "
+                     "changed after ingest; re-run ingest with --force)", dir, file, actual, expected);
+}
+
+void Dataset::verify_file(const std::string& file) const {
+  auto it = checksums_.find(file);
+  if (it == checksums_.end()) return;
+  const std::string actual = file_checksum((fs::path(dir_) / file).string());
+  GENSAR_INPUT_CHECK(actual == it->second,
+                     "{}/{}: checksum {} differs from the manifest's {} (the file is corrupt or was "
+                     "changed after ingest; re-run ingest with --force)", dir_, file, actual, it->second);
+}
+
 void Dataset::verify() const {
   auto check = [&](const std::string& file, const std::string& expected) {
     std::string actual = file_checksum((fs::path(dir_) / file).string());
@@ -120,6 +151,7 @@ int32_t Dataset::find_item(std::string_view key) const {
 Shard Dataset::load_shard(int shard) const {
   GENSAR_CHECK(shard >= 0 && shard < num_shards(), "shard {} of {}", shard, num_shards());
   const ShardInfo& info = shards_[shard];
+  verify_file(info.file);
   h5::File f = h5::File::open((fs::path(dir_) / info.file).string());
   Shard s;
   s.index = shard;

@@ -87,6 +87,10 @@ struct ShardInfo {
   std::string checksum;  // "xxh64:<16 hex>" of the file bytes
 };
 
+// Dataset::verify_file for a reader that does not open the whole dataset: reads `dir`'s manifest
+// (when there is one) and checks `file` against the checksum recorded there.
+void verify_dataset_file(const std::string& dir, const std::string& file);
+
 class Dataset {
  public:
   // Opens `dir` (checks schema version and that every listed file exists). Throws InputError.
@@ -98,6 +102,10 @@ class Dataset {
   // Recomputes the checksum of every file the manifest lists (shards, items, queries, splits,
   // candidates); throws InputError naming the first file that differs. Reads every byte.
   void verify() const;
+  // Checks one file of the dataset against the checksum the manifest records for it (a shard's or
+  // one of `files`); InputError naming the file on a mismatch. Files the manifest has no checksum
+  // for pass. Every open of items/queries/splits, a shard or candidates.h5 goes through this.
+  void verify_file(const std::string& file) const;
 
   int32_t num_users() const { return num_users_; }
   int32_t num_items() const { return static_cast<int32_t>(item_keys_.size()); }
@@ -143,6 +151,7 @@ class Dataset {
 
   std::string dir_;
   std::string manifest_text_;
+  std::map<std::string, std::string> checksums_;  // file name -> "xxh64:..." from the manifest
   int32_t num_users_ = 0;
   int64_t rec_events_ = 0;
   int64_t search_events_ = 0;

@@ -1,6 +1,9 @@
 #include "data_pipeline/ingest.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <unordered_map>
@@ -19,6 +23,13 @@
 #include "data_pipeline/checksum.h"
 #include "data_pipeline/h5.h"
 #include "data_pipeline/query_words.h"
+
+#ifdef GENSAR_DATA_HAVE_WATCHDOG
+#include "distributed/watchdog.h"
+#define GENSAR_LONG_PHASE_WAIT(phase) ::gensar::dist::LongPhaseWait long_phase_wait_(phase)
+#else
+#define GENSAR_LONG_PHASE_WAIT(phase) (void)0
+#endif
 
 #if __has_include("data_pipeline/candidates.h")
 #include "data_pipeline/candidates.h"
@@ -33,6 +44,36 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kTag = "ingest";
+
+// Error messages and source names may hold bytes that are not UTF-8 (a title with 0xff quoted in a
+// parse error): nlohmann's dump() throws on them, which once skipped the cleanup and the broadcast
+// that the other ranks wait for. Invalid bytes become U+FFFD instead.
+std::string dump_text(const json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+// A run killed before its rename leaves OUT.tmp-PID (or OUT.old-PID beside a complete OUT): gone
+// once no process with that id is alive on this host (a concurrent ingest's directory is kept).
+void remove_stale_temporaries(const fs::path& out) {
+  std::error_code ec;
+  const fs::path parent = out.parent_path();
+  const std::string base = out.filename().string();
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    const std::string name = entry.path().filename().string();
+    for (const char* marker : {".tmp-", ".old-"}) {
+      const std::string prefix = base + marker;
+      if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size()) continue;
+      const std::string digits = name.substr(prefix.size());
+      if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+      const pid_t pid = static_cast<pid_t>(std::stol(digits));
+      if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+      if (std::string(marker) == ".old-" && !fs::exists(out / "manifest.json", ec)) continue;
+      GENSAR_WARN(kTag, "removing {} left by a killed ingest (process {} is gone)",
+                  entry.path().string(), pid);
+      fs::remove_all(entry.path(), ec);
+    }
+  }
+}
 
 std::string bucket_path(const std::string& parts, int b) {
   return fmt::format("{}/bucket-{:05d}.bin", parts, b);
@@ -337,7 +378,7 @@ std::string config_text(const RawReader& reader, const IngestOptions& o, bool de
             {"candidates", o.candidates},
             {"candidate_negatives", o.candidate_negatives},
             {"bm25_fields", o.bm25_fields}};
-  return j.dump();
+  return dump_text(j);
 }
 
 std::string read_text(const std::string& path) {
@@ -360,8 +401,9 @@ bool up_to_date(const std::string& out, const std::string& hash) {
 
 void write_manifest(const std::string& path, const json& m) {
   std::ofstream out(path);
-  out << m.dump(2) << "\n";
-  GENSAR_CHECK(out.good(), "writing {} failed", path);
+  out << dump_text(m, 2) << "\n";
+  out.flush();
+  GENSAR_CHECK(out.good(), "writing {} failed (disk full?)", path);
 }
 
 }  // namespace
@@ -419,10 +461,17 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
   const std::string out = out_path.string();
   json plan;
   if (comm.rank() == 0) {
-    bool skip = !o.force && up_to_date(out, result.config_hash);
-    plan = {{"skip", skip}, {"tmp", fmt::format("{}.tmp-{}", out, ::getpid())}};
+    try {
+      remove_stale_temporaries(out_path);
+      bool skip = !o.force && up_to_date(out, result.config_hash);
+      plan = {{"skip", skip}, {"tmp", fmt::format("{}.tmp-{}", out, ::getpid())}};
+    } catch (const std::exception& e) {
+      plan = {{"error", e.what()}};
+    }
   }
-  plan = json::parse(comm.broadcast(plan.dump(), 0));
+  plan = json::parse(comm.broadcast(dump_text(plan), 0));
+  if (plan.contains("error"))
+    throw Error(fmt::format("ingest of {} failed on rank 0: {}", out, plan["error"].get<std::string>()));
   if (plan.at("skip").get<bool>()) {
     GENSAR_INFO(kTag, "{} is up to date (config hash {}); --force redoes it", out, result.config_hash);
     Dataset existing(out);
@@ -441,6 +490,13 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
     std::error_code ec;
     if (comm.rank() == 0) fs::remove_all(tmp, ec);
   };
+  // Whatever leaves this function early (an exception on any path) removes the staging directory;
+  // after the final rename it no longer exists and this does nothing. Declared before the bucket
+  // files so that they are closed first.
+  struct Cleanup {
+    std::function<void()> fn;
+    ~Cleanup() { fn(); }
+  } cleanup_on_exit{cleanup};
 
   // Phase 1: rank 0 streams the source into buckets and plans the shards.
   std::unique_ptr<BucketSink> sink;
@@ -479,9 +535,16 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
     } catch (const std::exception& e) {
       failure = std::current_exception();
       plan = {{"error", e.what()}};
+    } catch (...) {
+      failure = std::current_exception();
+      plan = {{"error", "unknown exception while reading " + reader.source()}};
     }
   }
-  plan = json::parse(comm.broadcast(plan.dump(), 0));
+  {
+    // The others wait here while rank 0 reads the whole source: that is work, not a stall.
+    GENSAR_LONG_PHASE_WAIT("rank 0 reading the raw log");
+    plan = json::parse(comm.broadcast(dump_text(plan), 0));
+  }
   if (plan.contains("error")) {
     sink.reset();
     cleanup();
@@ -497,7 +560,7 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
     for (int s = comm.rank(); s < num_shards; s += comm.size()) {
       build_shard(tmp, parts, s, shards[s][0].get<int>(), shards[s][1].get<int>(), o.split);
     }
-  } catch (const std::exception&) {
+  } catch (...) {
     ok = false;
     failure = std::current_exception();
   }
@@ -650,7 +713,7 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
       result.rec_events = sink->rec_events_;
       result.search_events = sink->search_events_;
       result.shards = num_shards;
-    } catch (const std::exception&) {
+    } catch (...) {
       ok = false;
       failure = std::current_exception();
     }
@@ -663,7 +726,7 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
   // Every rank returns the same figures.
   json counts = {{"u", result.users}, {"i", result.items}, {"q", result.queries},
                  {"r", result.rec_events}, {"s", result.search_events}, {"n", num_shards}};
-  counts = json::parse(comm.broadcast(counts.dump(), 0));
+  counts = json::parse(comm.broadcast(dump_text(counts), 0));
   result.users = counts["u"];
   result.items = counts["i"];
   result.queries = counts["q"];

@@ -8,6 +8,15 @@
 #include "core/common/check.h"
 #include "core/common/log.h"
 
+#ifdef GENSAR_DATA_HAVE_WATCHDOG
+#include "distributed/watchdog.h"
+// Every blocking collective of ingest is timed like distributed/'s: a rank that dies or stalls ends
+// the job (exit 70) instead of leaving the others blocked forever.
+#define GENSAR_INGEST_WATCHDOG(what) ::gensar::dist::WatchdogScope watchdog_(what, "ingest mpi world")
+#else
+#define GENSAR_INGEST_WATCHDOG(what) (void)0
+#endif
+
 namespace gensar::data {
 namespace {
 
@@ -40,6 +49,9 @@ void ensure_mpi() {
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     log::set_rank(rank);
+#ifdef GENSAR_DATA_HAVE_WATCHDOG
+    dist::set_abort_function([](int code) { MPI_Abort(MPI_COMM_WORLD, code); });
+#endif
   });
 }
 
@@ -53,6 +65,7 @@ class MpiComm : public IngestComm {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string broadcast(const std::string& bytes, int root) override {
+    GENSAR_INGEST_WATCHDOG("broadcast");
     long long n = static_cast<long long>(bytes.size());
     MPI_Bcast(&n, 1, MPI_LONG_LONG, root, MPI_COMM_WORLD);
     std::string out = rank_ == root ? bytes : std::string(static_cast<size_t>(n), '\0');
@@ -65,6 +78,7 @@ class MpiComm : public IngestComm {
     return out;
   }
   bool all_ok(bool ok) override {
+    GENSAR_INGEST_WATCHDOG("all_ok");
     int mine = ok ? 1 : 0, all = 0;
     MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     return all == 1;

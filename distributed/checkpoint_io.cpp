@@ -2,13 +2,17 @@
 
 #include "core/common/check.h"
 #include "core/common/log.h"
+#include "data_pipeline/checksum.h"
 
 #include <torch/torch.h>
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -47,11 +51,28 @@ std::optional<CheckpointRef> read_marker(const std::string& root, const std::str
   return CheckpointRef{*step, dir.string()};
 }
 
+constexpr const char* kChecksums = "checksums.json";
+
+// First line of a torch error: the rest is a C++ backtrace that hides the file name.
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 }  // namespace
 
 std::string shard_file_name(const std::string& kind, int tp_rank, int dp_rank,
                             const std::string& extension) {
   return fmt::format("{}-tp{:02d}-dp{:03d}.{}", kind, tp_rank, dp_rank, extension);
+}
+
+void save_archive(const std::string& path, torch::serialize::OutputArchive& archive) {
+  write_file_atomically(path, [&archive](const ByteSink& sink) {
+    // The writer always reports success to torch: a short count makes torch throw from its
+    // stream writer's destructor (std::terminate, exit 134). write_file_atomically records the
+    // failure itself and throws once the archive is finished.
+    archive.save_to([&sink](const void* data, size_t n) -> size_t {
+      sink(data, n);
+      return n;
+    });
+  });
 }
 
 void save_tensors(const std::string& path, const TensorMap& tensors) {
@@ -60,34 +81,72 @@ void save_tensors(const std::string& path, const TensorMap& tensors) {
     GENSAR_CHECK(tensor.defined(), "save_tensors({}): tensor '{}' is undefined", path, name);
     archive.write(name, tensor.detach().cpu());
   }
-  archive.save_to(path);
+  save_archive(path, archive);
 }
 
 TensorMap load_tensors(const std::string& path) {
   GENSAR_INPUT_CHECK(fs::exists(path), "checkpoint file {} does not exist", path);
-  torch::serialize::InputArchive archive;
-  archive.load_from(path);
   TensorMap out;
-  for (const std::string& key : archive.keys()) {
-    torch::Tensor t;
-    GENSAR_CHECK(archive.try_read(key, t), "{}: cannot read tensor '{}'", path, key);
-    out.emplace(key, t);
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    for (const std::string& key : archive.keys()) {
+      torch::Tensor t;
+      GENSAR_CHECK(archive.try_read(key, t), "{}: cannot read tensor '{}'", path, key);
+      out.emplace(key, t);
+    }
+  } catch (const c10::Error& e) {
+    throw InputError(fmt::format("{}: not a readable tensor archive (truncated or corrupt): {}",
+                                 path, first_line(e.what())));
   }
   return out;
 }
 
-void write_file_atomically(const std::string& path, const std::string& content) {
-  std::string temp = fmt::format("{}.partial-{}", path, ::getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    GENSAR_INPUT_CHECK(out.good(), "cannot write {}", temp);
-    out << content;
-    out.flush();
-    GENSAR_INPUT_CHECK(out.good(), "writing {} failed (disk full?)", temp);
+void write_file_atomically(const std::string& path,
+                           const std::function<void(const ByteSink&)>& produce) {
+  const std::string temp = fmt::format("{}.partial-{}", path, ::getpid());
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(fmt::format("cannot create {}: {}", temp, std::strerror(errno)));
+  int error = 0;  // first errno; later pieces are dropped once a write failed
+  auto sink = [&](const void* data, size_t size) {
+    const char* p = static_cast<const char*>(data);
+    while (error == 0 && size > 0) {
+      ssize_t n = ::write(fd, p, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error = n < 0 ? errno : EIO;
+        break;
+      }
+      p += n;
+      size -= static_cast<size_t>(n);
+    }
+  };
+  try {
+    produce(sink);
+  } catch (...) {
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw;
   }
-  fsync_path(temp, false);
-  fs::rename(temp, path);
+  // A full disk may only show at fsync or close (delayed allocation, NFS).
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) {
+    ::unlink(temp.c_str());
+    throw Error(fmt::format("writing {} failed: {}{}", path, std::strerror(error),
+                            error == ENOSPC ? " (disk full)" : ""));
+  }
+  std::error_code ec;
+  fs::rename(temp, path, ec);
+  if (ec) {
+    ::unlink(temp.c_str());
+    throw Error(fmt::format("cannot rename {} to {}: {}", temp, path, ec.message()));
+  }
   fsync_path(fs::path(path).parent_path().string(), true);
+}
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  write_file_atomically(path, [&content](const ByteSink& sink) { sink(content.data(), content.size()); });
 }
 
 void write_json_file(const std::string& path, const nlohmann::json& value) {
@@ -118,11 +177,42 @@ std::vector<CheckpointRef> list_checkpoints(const std::string& root) {
   return out;
 }
 
+void verify_checkpoint(const std::string& dir) {
+  const fs::path sums_path = fs::path(dir) / kChecksums;
+  if (!fs::exists(sums_path)) return;
+  const nlohmann::json sums = read_json_file(sums_path.string());
+  GENSAR_INPUT_CHECK(sums.is_object() && !sums.empty(), "{}: expected an object of file checksums",
+                     sums_path.string());
+  for (const auto& [name, expected] : sums.items()) {
+    const fs::path file = fs::path(dir) / name;
+    GENSAR_INPUT_CHECK(fs::exists(file), "{}: missing (listed in {})", file.string(), kChecksums);
+    const std::string actual = data::file_checksum(file.string());
+    GENSAR_INPUT_CHECK(expected.is_string() && actual == expected.get<std::string>(),
+                       "{}: checksum {} differs from the {} recorded at save time (corrupt or "
+                       "truncated)", file.string(), actual, expected.dump());
+  }
+}
+
 std::optional<CheckpointRef> find_latest_checkpoint(const std::string& root) {
-  if (auto marked = read_marker(root, "latest")) return marked;
+  std::vector<CheckpointRef> candidates;
+  if (auto marked = read_marker(root, "latest")) candidates.push_back(*marked);
   auto all = list_checkpoints(root);
-  if (all.empty()) return std::nullopt;
-  return all.back();
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    if (candidates.empty() || it->step != candidates.front().step) candidates.push_back(*it);
+  std::string failures;
+  for (const CheckpointRef& ref : candidates) {
+    try {
+      verify_checkpoint(ref.path);
+      if (!failures.empty())
+        GENSAR_WARN("checkpoint", "falling back to {}, the newest intact checkpoint", ref.path);
+      return ref;
+    } catch (const InputError& e) {
+      GENSAR_WARN("checkpoint", "skipping {}: {}", ref.path, e.what());
+      failures += fmt::format("\n  {}", e.what());
+    }
+  }
+  GENSAR_INPUT_CHECK(candidates.empty(), "{}: no intact checkpoint:{}", root, failures);
+  return std::nullopt;
 }
 
 std::optional<CheckpointRef> find_best_checkpoint(const std::string& root) {
@@ -174,6 +264,11 @@ std::string CheckpointWriter::commit(std::optional<double> metric, bool higher_i
   comm_->barrier();  // every rank's shards are on disk
   const fs::path final_dir = fs::path(root_) / step_dir_name(step_);
   if (comm_->rank() == 0) {
+    nlohmann::json sums = nlohmann::json::object();
+    for (const auto& entry : fs::directory_iterator(staging_))
+      if (entry.is_regular_file())
+        sums[entry.path().filename().string()] = data::file_checksum(entry.path().string());
+    write_json_file((fs::path(staging_) / kChecksums).string(), sums);
     fsync_path(staging_, true);
     // Re-saving a step (after a resume) replaces it; the old copy is moved aside first so the
     // rename below still sees an empty target.
@@ -188,7 +283,8 @@ std::string CheckpointWriter::commit(std::optional<double> metric, bool higher_i
     write_file_atomically((fs::path(root_) / "latest").string(), step_dir_name(step_) + "\n");
     if (!replaced.empty()) fs::remove_all(replaced);
 
-    if (metric) {
+    // A NaN/inf score (a diverged model) never becomes `best`.
+    if (metric && std::isfinite(*metric)) {
       const std::string best_json = (fs::path(root_) / "best.json").string();
       bool better = true;
       if (fs::exists(best_json) && find_best_checkpoint(root_)) {

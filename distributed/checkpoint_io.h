@@ -6,6 +6,9 @@
 //   <root>/best          text "step-N" and best.json {"step","path","metric"}: never pruned
 // A crash before the rename leaves step-N.tmp behind and `latest` untouched: readers ignore *.tmp
 // and the next writer deletes them. Only the last `keep_last` complete steps (plus best) are kept.
+//   <root>/step-N/checksums.json   XXH64 of every other file of the step, written by rank 0 at
+// commit: opening a checkpoint verifies it (verify_checkpoint), and resume skips a corrupt or
+// truncated step for the newest intact one.
 // Directory operations are done by rank 0: the root must be on a filesystem every rank sees.
 #pragma once
 
@@ -14,11 +17,16 @@
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace torch::serialize {
+class OutputArchive;
+}
 
 namespace gensar::dist {
 
@@ -29,11 +37,20 @@ std::string shard_file_name(const std::string& kind, int tp_rank, int dp_rank,
                             const std::string& extension = "pt");
 
 // Named tensors through torch's serialisation archive (a zip readable by torch.load's jit loader).
+// Saving goes through write_file_atomically (every write checked); loading names the file when it
+// is truncated or not an archive.
 void save_tensors(const std::string& path, const TensorMap& tensors);
 TensorMap load_tensors(const std::string& path);
+// Any torch archive (e.g. an optimiser's state), written like save_tensors.
+void save_archive(const std::string& path, torch::serialize::OutputArchive& archive);
 
-// Whole-file writes that are never seen half-written: temp file, fsync, rename.
+// Whole-file writes that are never seen half-written: temp file, fsync, rename. Every write, the
+// fsync and the close are checked: a full disk throws gensar::Error naming the file (one line, no
+// torch backtrace) and removes the temp file.
 void write_file_atomically(const std::string& path, const std::string& content);
+// The same for content produced in pieces: `produce` calls its argument with each piece.
+using ByteSink = std::function<void(const void* data, size_t size)>;
+void write_file_atomically(const std::string& path, const std::function<void(const ByteSink&)>& produce);
 void write_json_file(const std::string& path, const nlohmann::json& value);
 nlohmann::json read_json_file(const std::string& path);
 
@@ -42,8 +59,14 @@ struct CheckpointRef {
   std::string path;
 };
 
-// The newest complete checkpoint under `root`: the one `latest` names, or (when the marker is
-// missing or stale) the highest complete step-N directory. Never a .tmp directory.
+// Throws InputError naming the first file of `dir` that is missing or whose checksum differs from
+// checksums.json (a checkpoint written before checksums existed is accepted as it is).
+void verify_checkpoint(const std::string& dir);
+
+// The newest complete and intact checkpoint under `root`: the one `latest` names, or (when the
+// marker is missing, stale or names a corrupt step) the highest complete step-N directory that
+// verifies; a skipped step is logged with the reason. Never a .tmp directory. Throws InputError when
+// checkpoints exist but none verifies (starting fresh over them would discard a run silently).
 std::optional<CheckpointRef> find_latest_checkpoint(const std::string& root);
 std::optional<CheckpointRef> find_best_checkpoint(const std::string& root);
 // Complete checkpoints, oldest first.

@@ -1,6 +1,7 @@
 #include "distributed/options.h"
 
 #include "core/common/check.h"
+#include "core/common/ranged_option.h"
 #include "distributed/stop_signal.h"
 #include "distributed/watchdog.h"
 
@@ -10,17 +11,17 @@ namespace po = boost::program_options;
 void add_distributed_options(po::options_description& options) {
   DistributedOptions d;
   options.add_options()
-      ("tp-size", po::value<int>()->default_value(d.tp_size),
+      ("tp-size", ranged<int>(1)->default_value(d.tp_size),
        "tensor-parallel group size (consecutive ranks); world size must be divisible by it")
       ("device", po::value<std::string>()->default_value(d.device),
        "cpu, or cuda (one GPU per rank chosen by local rank; NCCL communicators)")
-      ("bucket-cap-mb", po::value<double>()->default_value(d.bucket_cap_mb),
+      ("bucket-cap-mb", ranged<double>(1e-6)->default_value(d.bucket_cap_mb),
        "gradient bucket size for the data-parallel all-reduce, in MB")
-      ("collective-timeout", po::value<double>()->default_value(d.collective_timeout_s),
+      ("collective-timeout", ranged<double>(0.0)->default_value(d.collective_timeout_s),
        "seconds a collective may block before the job aborts (exit 70); 0 disables")
-      ("check-replicas-every", po::value<int>()->default_value(d.check_replicas_every),
+      ("check-replicas-every", ranged<int>(0)->default_value(d.check_replicas_every),
        "every N steps verify that DP replicas hold identical parameters (0 = never)")
-      ("keep-checkpoints", po::value<int>()->default_value(d.keep_checkpoints),
+      ("keep-checkpoints", ranged<int>(1)->default_value(d.keep_checkpoints),
        "complete checkpoints to keep (the best one is kept in addition)");
 }
 

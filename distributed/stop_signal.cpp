@@ -2,7 +2,13 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
+#include <thread>
+
+#include "core/common/log.h"
+#include "distributed/watchdog.h"
 
 namespace gensar::dist {
 namespace {
@@ -38,6 +44,33 @@ bool should_stop(Communicator& comm) {
   torch::Tensor flag = torch::full({1}, g_stop ? 1 : 0, torch::kInt);
   comm.all_reduce(flag, ReduceOp::kMax);
   return flag.item<int>() != 0;
+}
+
+struct StopExitsScope::State {
+  std::string phase;
+  std::atomic<bool> done{false};
+  std::thread poller;
+};
+
+StopExitsScope::StopExitsScope(std::string phase) : state_(std::make_unique<State>()) {
+  state_->phase = std::move(phase);
+  State* st = state_.get();
+  st->poller = std::thread([st] {
+    while (!st->done.load()) {
+      if (g_stop) {
+        GENSAR_WARN("dist", "stop requested (signal {}) during {}: nothing to save in this phase, "
+                    "ending the job with exit status {} for requeue", static_cast<int>(g_signal),
+                    st->phase, kExitRequeue);
+        abort_job(kExitRequeue);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+}
+
+StopExitsScope::~StopExitsScope() {
+  state_->done = true;
+  state_->poller.join();
 }
 
 }  // namespace gensar::dist

@@ -5,6 +5,9 @@
 
 #include "distributed/communicator.h"
 
+#include <memory>
+#include <string>
+
 namespace gensar::dist {
 
 // Exit status after a signal-triggered save: EX_TEMPFAIL ("try again"). cluster/train.sbatch
@@ -25,5 +28,21 @@ void clear_stop_request();
 
 // Collective over `comm`: true on every rank when any rank's flag is set.
 bool should_stop(Communicator& comm);
+
+// For phases with nothing to save and no step boundary to wait for (tokenizer training, sample
+// building, evaluation, ingest): while one is alive, a stop request ends the whole job within
+// ~0.1 s with kExitRequeue (the requeued job redoes the phase), instead of being noticed only after
+// the phase. A background thread polls the flag, so the phase's own code needs no hooks.
+class StopExitsScope {
+ public:
+  explicit StopExitsScope(std::string phase);
+  ~StopExitsScope();
+  StopExitsScope(const StopExitsScope&) = delete;
+  StopExitsScope& operator=(const StopExitsScope&) = delete;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace gensar::dist

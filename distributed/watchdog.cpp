@@ -21,7 +21,10 @@ struct Pending {
   const char* what;
   std::string where;
   Clock::time_point start;
+  bool exempt;  // waits on a peer's long single-rank phase (LongPhaseWait)
 };
+
+thread_local const char* t_long_phase = nullptr;
 
 double initial_timeout() {
   if (const char* v = std::getenv("GENSAR_COLLECTIVE_TIMEOUT")) return std::atof(v);
@@ -46,7 +49,7 @@ class Watchdog {
       std::thread([this] { loop(); }).detach();
     }
     std::uint64_t id = ++next_id_;
-    pending_.emplace(id, Pending{what, where, Clock::now()});
+    pending_.emplace(id, Pending{what, where, Clock::now(), t_long_phase != nullptr});
     return id;
   }
 
@@ -69,17 +72,14 @@ class Watchdog {
       auto now = Clock::now();
       for (const auto& [id, p] : pending_) {
         double age = std::chrono::duration<double>(now - p.start).count();
-        if (age < timeout) continue;
+        if (age < timeout || p.exempt) continue;
         std::string message = fmt::format(
             "collective '{}' on {} did not complete within {:.1f} s (collective timeout {:.1f} s) on "
             "rank {}: a peer rank died or stalled; aborting the job with exit status {}",
             p.what, p.where, age, timeout, log::rank(), kExitCollectiveTimeout);
         lock.unlock();
         log::write(log::Level::kError, "dist", message);
-        std::fflush(stdout);
-        std::fflush(stderr);
-        if (AbortFunction fn = g_abort.load()) fn(kExitCollectiveTimeout);
-        _exit(kExitCollectiveTimeout);
+        abort_job(kExitCollectiveTimeout);
       }
     }
   }
@@ -95,6 +95,16 @@ class Watchdog {
 void set_collective_timeout(double seconds) { Watchdog::get().timeout_s = seconds; }
 double collective_timeout() { return Watchdog::get().timeout_s.load(); }
 void set_abort_function(AbortFunction fn) { g_abort = fn; }
+
+void abort_job(int exit_code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  if (AbortFunction fn = g_abort.load()) fn(exit_code);
+  _exit(exit_code);
+}
+
+LongPhaseWait::LongPhaseWait(const char* phase) : previous_(t_long_phase) { t_long_phase = phase; }
+LongPhaseWait::~LongPhaseWait() { t_long_phase = previous_; }
 
 WatchdogScope::WatchdogScope(const char* what, const std::string& where)
     : id_(Watchdog::get().enter(what, where)) {}

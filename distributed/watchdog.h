@@ -29,6 +29,26 @@ class WatchdogScope {
   std::uint64_t id_ = 0;
 };
 
+// Marks, on the calling thread, a wait for a peer's long single-rank phase (rank 0 training the
+// tokenizer or reading the raw log while the others wait in a broadcast): collectives entered while
+// one is alive are exempt from the timeout, since their length is the phase's work, not a stall. A
+// peer that dies meanwhile is still caught by the launcher (mpirun/srun end the job); a peer that
+// hangs inside the phase is not (docs/reliability.md).
+class LongPhaseWait {
+ public:
+  explicit LongPhaseWait(const char* phase);
+  ~LongPhaseWait();
+  LongPhaseWait(const LongPhaseWait&) = delete;
+  LongPhaseWait& operator=(const LongPhaseWait&) = delete;
+
+ private:
+  const char* previous_;
+};
+
+// Ends the whole job now with `exit_code`: MPI_Abort once MPI is up (every rank ends, and mpirun
+// exits with that code), else _exit. Flushes stdout/stderr first.
+[[noreturn]] void abort_job(int exit_code);
+
 // How the watchdog ends the job (the MPI backend installs MPI_Abort once MPI is up).
 using AbortFunction = void (*)(int exit_code);
 void set_abort_function(AbortFunction fn);

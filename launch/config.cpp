@@ -5,16 +5,10 @@
 #include <sstream>
 
 #include "core/common/check.h"
+#include "core/common/ranged_option.h"
 
 namespace gensar::launch {
 namespace {
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
 
 void add_common_options(po::options_description& desc) {
   desc.add_options()
@@ -51,27 +45,60 @@ void validate_ini(const IniFile& ini, const std::string& path) {
   }
 }
 
-// Stores the file's values that apply to `verb`: its section wins over the top level.
-void store_ini(const Verb& verb, const IniFile& ini, const po::options_description& desc,
-               po::variables_map& vm) {
-  std::map<std::string, std::string> values;
+// "" when `key`'s stored value in `vm` is in range (or not a ranged option), else why not.
+std::string range_violation(const po::options_description& desc, const po::variables_map& vm,
+                            const std::string& key) {
+  const po::option_description* opt = desc.find_nothrow(key, false);
+  if (!opt || !vm.count(key)) return "";
+  auto* check = dynamic_cast<const RangeCheck*>(opt->semantic().get());
+  return check ? check->violation(vm[key].value()) : "";
+}
+
+// A bool_switch set from a file: only these spellings, so a typo like `ture` is not read as false.
+bool parse_switch(const std::string& value, bool* out) {
+  static const std::set<std::string> kTrue = {"true", "1", "yes", "on"};
+  static const std::set<std::string> kFalse = {"false", "0", "no", "off"};
+  if (kTrue.count(value)) *out = true;
+  else if (kFalse.count(value)) *out = false;
+  else return false;
+  return true;
+}
+
+// Stores the file's values that apply to `verb`: its section wins over the top level. Each key is
+// parsed on its own so that a bad or out-of-range value names the file and line it came from.
+void store_ini(const Verb& verb, const IniFile& ini, const std::string& path,
+               const po::options_description& desc, po::variables_map& vm) {
+  std::map<std::string, IniEntry> values;
   if (auto it = ini.find(""); it != ini.end()) {
     for (const auto& [key, entry] : it->second)
-      if (desc.find_nothrow(key, false)) values[key] = entry.value;
+      if (desc.find_nothrow(key, false)) values[key] = entry;
   }
   if (auto it = ini.find(verb.name); it != ini.end()) {
-    for (const auto& [key, entry] : it->second) values[key] = entry.value;
+    for (const auto& [key, entry] : it->second) values[key] = entry;
   }
-  std::vector<std::string> args;
-  for (const auto& [key, value] : values) {
+  for (const auto& [key, entry] : values) {
     const po::option_description* opt = desc.find_nothrow(key, false);
+    std::vector<std::string> args;
     if (opt && opt->semantic()->max_tokens() == 0) {
-      if (value == "true" || value == "1" || value == "yes" || value == "on") args.push_back("--" + key);
-      continue;
+      bool on = false;
+      GENSAR_INPUT_CHECK(parse_switch(entry.value, &on),
+                         "{}:{}: {} = '{}': expected true or false (also yes/no, on/off, 1/0)", path,
+                         entry.line, key, entry.value);
+      if (!on) continue;
+      args.push_back("--" + key);
+    } else {
+      args.push_back("--" + key + "=" + entry.value);
     }
-    args.push_back("--" + key + "=" + value);
+    po::variables_map one;
+    try {
+      po::store(po::command_line_parser(args).options(desc).run(), one);
+    } catch (const po::error& e) {
+      throw InputError(fmt::format("{}:{}: {} = '{}': {}", path, entry.line, key, entry.value, e.what()));
+    }
+    const std::string why = range_violation(desc, one, key);
+    GENSAR_INPUT_CHECK(why.empty(), "{}:{}: {} = {}: {}", path, entry.line, key, entry.value, why);
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
   }
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
 }
 
 }  // namespace
@@ -80,36 +107,6 @@ const Verb* find_verb(const std::string& name) {
   for (const Verb& v : all_verbs())
     if (v.name == name) return &v;
   return nullptr;
-}
-
-IniFile read_ini(const std::string& path) {
-  std::ifstream in(path);
-  GENSAR_INPUT_CHECK(in.good(), "cannot open config file '{}'", path);
-  IniFile ini;
-  std::string section, raw;
-  int line_no = 0;
-  while (std::getline(in, raw)) {
-    ++line_no;
-    std::string line = trim(raw);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[') {
-      GENSAR_INPUT_CHECK(line.back() == ']', "{}:{}: malformed section header '{}'", path, line_no,
-                         line);
-      section = trim(line.substr(1, line.size() - 2));
-      ini[section];
-      continue;
-    }
-    size_t eq = line.find('=');
-    GENSAR_INPUT_CHECK(eq != std::string::npos, "{}:{}: expected 'key = value', got '{}'", path,
-                       line_no, line);
-    std::string key = trim(line.substr(0, eq));
-    std::string value = trim(line.substr(eq + 1));
-    GENSAR_INPUT_CHECK(!key.empty(), "{}:{}: empty key", path, line_no);
-    GENSAR_INPUT_CHECK(!ini[section].count(key), "{}:{}: key '{}' repeated in section [{}]", path,
-                       line_no, key, section);
-    ini[section][key] = IniEntry{value, line_no};
-  }
-  return ini;
 }
 
 po::options_description verb_options(const Verb& verb) {
@@ -126,11 +123,16 @@ po::variables_map resolve(const Verb& verb, const std::vector<std::string>& args
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+    for (const auto& [key, value] : vm) {
+      if (value.defaulted()) continue;
+      const std::string why = range_violation(desc, vm, key);
+      GENSAR_INPUT_CHECK(why.empty(), "gensar {}: --{}: {}", verb.name, key, why);
+    }
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
       IniFile ini = read_ini(path);
       validate_ini(ini, path);
-      store_ini(verb, ini, desc, vm);
+      store_ini(verb, ini, path, desc, vm);
     }
     if (!vm.count("help")) po::notify(vm);
   } catch (const po::error& e) {

@@ -187,6 +187,7 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
 
   std::vector<OrderedRecord> mine;
   int64_t total_cases = 0;
+  bool stopped = false;
   for (size_t pi = 0; pi < options.protocols.size(); ++pi) {
     const Protocol protocol = options.protocols[pi];
     GENSAR_INPUT_CHECK(protocol != Protocol::kCandidates || candidates != nullptr,
@@ -206,7 +207,11 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
       total_cases += static_cast<int64_t>(selected.size());
       const int64_t batches =
           (static_cast<int64_t>(selected.size()) + options.batch_size - 1) / options.batch_size;
-      for (int64_t b = rank; b < batches; b += size) {
+      for (int64_t b = rank; b < batches && !stopped; b += size) {
+        if (options.stop && options.stop()) {
+          stopped = true;
+          break;
+        }
         const int64_t begin = b * options.batch_size;
         const int64_t end = std::min<int64_t>(begin + options.batch_size, selected.size());
         std::vector<EvalCase> cases;
@@ -262,6 +267,13 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
 
   EvalResult result;
   result.cases = total_cases;
+  if (size > 1 && options.stop) {
+    // Ranks may stop at different batches; all of them learn whether any did before gathering.
+    torch::Tensor flag = torch::full({1}, stopped ? 1 : 0, torch::kInt);
+    comm->all_reduce(flag, dist::ReduceOp::kMax);
+    stopped = flag.item<int>() != 0;
+  }
+  result.stopped = stopped;
   std::vector<OrderedRecord> all;
   if (size > 1) {
     ByteWriter w;
@@ -278,8 +290,8 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
     std::sort(all.begin(), all.end(), [](const OrderedRecord& a, const OrderedRecord& b) {
       return std::lexicographical_compare(a.order, a.order + 3, b.order, b.order + 3);
     });
-    GENSAR_CHECK(static_cast<int64_t>(all.size()) == total_cases, "gathered {} records for {} cases",
-                 all.size(), total_cases);
+    GENSAR_CHECK(stopped || static_cast<int64_t>(all.size()) == total_cases,
+                 "gathered {} records for {} cases", all.size(), total_cases);
     std::map<std::string, decoding::MetricAccumulator> acc;
     for (const auto& r : all) acc[r.record.protocol].add(r.record.task, r.record.rank);
     for (auto& [protocol, a] : acc) result.metrics[protocol] = a.means();

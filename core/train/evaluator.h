@@ -44,6 +44,8 @@ struct EvalOptions {
   int beams = 30;          // beams per case; also the ranked-list length of the baselines
   int batch_size = 16;     // cases decoded together
   int64_t max_cases = 0;   // per (task, split); 0 = all; else an evenly strided, fixed subset
+  // Asked before every batch; true ends the evaluation early (EvalResult::stopped). Null: never.
+  std::function<bool()> stop;
 };
 
 struct EvalResult {
@@ -54,6 +56,7 @@ struct EvalResult {
   std::vector<decoding::CaseRecord> records;
   double seconds = 0;     // wall time of the evaluation (this rank)
   int64_t cases = 0;      // cases evaluated over all ranks, protocols and tasks
+  bool stopped = false;   // options.stop ended it early on this rank: metrics are partial
 };
 
 // One evaluation case.

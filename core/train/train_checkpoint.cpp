@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+
+#include <unistd.h>
 
 #include "core/common/check.h"
 #include "core/common/log.h"
@@ -99,27 +102,52 @@ void save_train_checkpoint(dist::CheckpointWriter& writer, const dist::ProcessMe
                            model::T5ModelImpl& model, torch::optim::Optimizer& optimizer,
                            const TrainState& state, const SampleBuilder& builder,
                            const std::map<std::string, std::string>& files) {
+  // A diverged model must never replace a good checkpoint: every rank checks its shard and all
+  // agree before anything is written (a rank throwing alone would leave the others at a barrier).
+  const dist::TensorMap params = local_parameters(model);
+  std::string bad;
+  for (const auto& [name, t] : params)
+    if (bad.empty() && !torch::isfinite(t).all().item<bool>()) bad = name;
+  torch::Tensor any_bad = torch::full({1}, bad.empty() ? 0 : 1, torch::kInt);
+  mesh.world()->all_reduce(any_bad, dist::ReduceOp::kMax);
+  GENSAR_CHECK(any_bad.item<int>() == 0,
+               "refusing to checkpoint step {}: parameters are not finite (NaN/inf{})", state.step,
+               bad.empty() ? " on another rank" : ", e.g. '" + bad + "'");
   writer.begin(state.step);
   const int tp = mesh.tp_rank(), dp = mesh.dp_rank();
   if (dp == 0) {
-    writer.save_tensors(dist::shard_file_name("model", tp, 0), local_parameters(model));
+    writer.save_tensors(dist::shard_file_name("model", tp, 0), params);
     torch::serialize::OutputArchive archive;
     optimizer.save(archive);
-    archive.save_to(writer.path(dist::shard_file_name("optim", tp, 0)));
+    dist::save_archive(writer.path(dist::shard_file_name("optim", tp, 0)), archive);
   }
   writer.save_tensors(dist::shard_file_name("rng", tp, dp), {{"dropout", model.dropout_rng().state()}});
   if (mesh.world_rank() == 0) {
     writer.save_json("state.json", to_json(state));
     writer.save_json("model.json", to_json(model.config()));
-    for (const auto& [name, content] : files) std::ofstream(writer.path(name), std::ios::binary) << content;
-    std::ofstream(writer.path("tokenizer.model"), std::ios::binary)
-        << builder.tokenizer().serialized_model();
-    rqvae::save_identifiers(writer.path("identifiers.h5"), builder.identifiers());
+    for (const auto& [name, content] : files) dist::write_file_atomically(writer.path(name), content);
+    dist::write_file_atomically(writer.path("tokenizer.model"), builder.tokenizer().serialized_model());
+    // HDF5 does not report a write that fails at close (a full disk leaves a silently truncated
+    // file and a crash in HDF5's exit handler): the file is built in the local temp directory,
+    // read back, and copied with checked writes like every other checkpoint file.
+    const fs::path local = fs::temp_directory_path() /
+                           fmt::format("gensar-identifiers-{}-{}.h5", ::getpid(), state.step);
+    struct RemoveLocal {
+      fs::path p;
+      ~RemoveLocal() { std::error_code ec; fs::remove(p, ec); }
+    } remove_local{local};
+    rqvae::save_identifiers(local.string(), builder.identifiers());
+    GENSAR_CHECK(rqvae::load_identifiers(local.string()).num_items() == builder.identifiers().num_items(),
+                 "{}: identifiers did not read back", local.string());
+    std::ifstream in(local, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    dist::write_file_atomically(writer.path("identifiers.h5"), bytes);
   }
 }
 
 TrainState load_train_checkpoint(const std::string& dir, const dist::ProcessMesh& mesh,
                                  model::T5ModelImpl& model, torch::optim::Optimizer& optimizer) {
+  dist::verify_checkpoint(dir);
   TrainState state = train_state_from_json(dist::read_json_file((fs::path(dir) / "state.json").string()));
   GENSAR_INPUT_CHECK(state.tp_size == mesh.tp_size(),
                      "{}: checkpoint has TP size {}, this run {}: resume with the same --tp", dir,
@@ -127,9 +155,15 @@ TrainState load_train_checkpoint(const std::string& dir, const dist::ProcessMesh
   const int tp = mesh.tp_rank(), dp = mesh.dp_rank();
   const std::string model_file = (fs::path(dir) / dist::shard_file_name("model", tp, 0)).string();
   copy_into_model(model, dist::load_tensors(model_file), model_file);
-  torch::serialize::InputArchive archive;
-  archive.load_from((fs::path(dir) / dist::shard_file_name("optim", tp, 0)).string());
-  optimizer.load(archive);
+  const std::string optim_file = (fs::path(dir) / dist::shard_file_name("optim", tp, 0)).string();
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(optim_file);
+    optimizer.load(archive);
+  } catch (const c10::Error& e) {
+    throw InputError(fmt::format("{}: cannot load the optimiser state (truncated or corrupt): {}",
+                                 optim_file, std::string(e.what()).substr(0, std::string(e.what()).find('\n'))));
+  }
   const std::string rng_file = (fs::path(dir) / dist::shard_file_name("rng", tp, dp)).string();
   if (fs::exists(rng_file)) {
     model.dropout_rng().set_state(dist::load_tensors(rng_file).at("dropout"));
@@ -142,6 +176,7 @@ TrainState load_train_checkpoint(const std::string& dir, const dist::ProcessMesh
 
 void load_checkpoint_weights(const std::string& dir, model::T5ModelImpl& model, int tp_rank,
                              int tp_size) {
+  dist::verify_checkpoint(dir);
   TrainState state = train_state_from_json(dist::read_json_file((fs::path(dir) / "state.json").string()));
   if (state.tp_size == tp_size) {
     const std::string f = (fs::path(dir) / dist::shard_file_name("model", tp_rank, 0)).string();

@@ -14,6 +14,7 @@
 #include "core/common/log.h"
 #include "core/train/batch.h"
 #include "core/train/sample_stream.h"
+#include "core/train/nonfinite_guard.h"
 #include "core/train/train_checkpoint.h"
 #include "data_pipeline/sample_order.h"
 #include "distributed/checkpoint_io.h"
@@ -31,6 +32,7 @@ struct Trainer::Impl {
   std::unique_ptr<SampleStream> stream;
   std::vector<torch::Tensor> sharded_params, replicated_params;
   LrSchedule schedule;
+  NonfiniteGuard nonfinite;
 };
 
 Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> builder,
@@ -60,6 +62,7 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> bu
   total_steps_ = options_.max_steps > 0
                      ? options_.max_steps
                      : (options_.epochs * epoch_size_ + global_batch_ - 1) / global_batch_;
+  impl_->nonfinite = NonfiniteGuard(options_.skip_nonfinite);
   impl_->schedule.peak_lr = options_.lr;
   impl_->schedule.total_steps = total_steps_;
   impl_->schedule.warmup_steps = warmup_steps_from_ratio(options_.warmup_ratio, total_steps_);
@@ -256,7 +259,8 @@ TrainStatus Trainer::run() {
       for (auto& p : model_->parameters())
         if (p.grad().defined()) p.grad().mul_(scale);
     }
-    impl_->optimizer->step();
+    if (impl_->nonfinite.admit(step_ + 1, st[kNumTasks * 2], grad_norm, *mesh_->world()))
+      impl_->optimizer->step();
     ++step_;
     ++steps_this_call;
     consumed_ += global_batch_;
@@ -310,6 +314,12 @@ TrainStatus Trainer::run() {
       ValidationResult vr = run_validation(model_, *builder_, candidates_.get(), options_.validation,
                                            mesh_->dp());
       model_->train();
+      if (vr.stopped) {  // cut short by a stop request: save the step, record no score
+        save_checkpoint();
+        GENSAR_INFO("train", "stop requested during validation: saved step {}, exiting for requeue", step_);
+        status = TrainStatus::kStopRequested;
+        break;
+      }
       last_valid_score = vr.score;
       const bool improved = vr.score > best_metric_;
       if (improved) {

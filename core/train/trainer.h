@@ -45,6 +45,7 @@ struct TrainerOptions {
   int patience = 0;                // validations without improvement before stopping; 0 = off
   int keep_last = 3;
   int64_t save_every = 0;          // steps; 0 = at validations and at the end
+  int64_t skip_nonfinite = 0;      // non-finite steps skipped before the run stops (nonfinite_guard.h)
   int64_t log_every = 20;          // steps between plain log lines (non-terminal)
   double bucket_cap_mb = 25.0;
   // Files saved in every checkpoint: "config.ini" (the resolved options), "prompts.txt".

@@ -8,6 +8,7 @@
 #include "core/decoding/metrics.h"
 #include "core/model/t5_scorer.h"
 #include "core/train/evaluator.h"
+#include "distributed/stop_signal.h"
 
 namespace gensar::train {
 namespace {
@@ -54,6 +55,10 @@ ValidationResult run_validation(model::T5Model model, const SampleBuilder& build
   eo.beams = options.beams;
   eo.batch_size = options.batch_size;
   eo.max_cases = options.max_cases;
+  eo.stop = [&options] {
+    return options.stop_group && options.stop_group->size() > 1 ? dist::should_stop(*options.stop_group)
+                                                                 : dist::stop_requested_locally();
+  };
   EvalResult er = evaluate(scorer, builder, candidates, eo, dp.get());
   model->train(was_training);
 
@@ -79,6 +84,9 @@ ValidationResult run_validation(model::T5Model model, const SampleBuilder& build
   if (dp && dp->size() > 1) dp->broadcast(values, 0);
 
   ValidationResult out;
+  torch::Tensor stop_flag = torch::full({1}, er.stopped ? 1 : 0, torch::kInt);
+  if (dp && dp->size() > 1) dp->all_reduce(stop_flag, dist::ReduceOp::kMax);
+  out.stopped = stop_flag.item<int>() != 0;
   auto v = values.accessor<double, 1>();
   double score_sum = 0, var_sum = 0;
   int present = 0;

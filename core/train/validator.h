@@ -24,6 +24,10 @@ struct ValidationOptions {
   int beams = 30;
   int batch_size = 16;    // cases decoded together
   data::Split split = data::Split::kValid;
+  // Group that decodes the same cases in lockstep (the TP group): a stop request (SIGTERM/SIGUSR1)
+  // is agreed over it before every batch, so a stop ends validation within one batch without one
+  // TP rank leaving the others in a collective. Null: this rank decides alone.
+  std::shared_ptr<dist::Communicator> stop_group;
 };
 
 struct ValidationResult {
@@ -31,6 +35,7 @@ struct ValidationResult {
   double score = 0;                       // mean of rec.ndcg@5 and search.ndcg@5 (tasks present)
   double score_stderr = 0;                // standard error of `score` over the cases
   double seconds = 0;
+  bool stopped = false;  // a stop request cut it short (on every rank): metrics are partial
 };
 
 // `candidates` may be null (full ranking). `dp` may be null (one process). Every rank returns

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 
 #include "core/common/check.h"
 
@@ -41,8 +42,24 @@ JsonFile load_json_file(const std::string& path) {
     };
     f.doc = nlohmann::json::parse(f.text, record_keys);
   } catch (const nlohmann::json::parse_error& e) {
+    // e.what() quotes the offending bytes, which may not be UTF-8: kept as they are (the message
+    // is printed, never re-encoded as JSON).
     throw InputError(fmt::format("{}:{}: malformed JSON (byte {}): {}", path,
                                  f.line_at(e.byte > 0 ? e.byte - 1 : 0), e.byte, e.what()));
+  }
+  // nlohmann keeps the last of two equal keys: a repeated user (or item) would silently replace
+  // the first one's whole sequence.
+  if (f.doc.is_object() && f.doc.size() != f.keys.size()) {
+    std::unordered_set<std::string_view> seen;
+    for (const std::string& key : f.keys) {
+      if (seen.insert(key).second) continue;
+      const std::string quoted = "\"" + key + "\"";
+      const int64_t first = f.line_of_key(key);
+      size_t after_first = f.text.find(quoted);
+      int64_t second = f.line_of_key(key, after_first == std::string::npos ? 0 : after_first + 1);
+      throw InputError(fmt::format("{}:{}: key '{}' repeated (first at line {})", path, second, key,
+                                   first));
+    }
   }
   return f;
 }

@@ -16,6 +16,7 @@
 #include "core/train/run_loader.h"
 #include "data_pipeline/candidates.h"
 #include "distributed/communicator.h"
+#include "distributed/stop_signal.h"
 #include "launch/verbs.h"
 
 namespace gensar::launch {
@@ -32,6 +33,10 @@ std::unique_ptr<data::EvalCandidates> maybe_candidates(const std::string& datase
 }
 
 int run_eval(const po::variables_map& vm) {
+  // Evaluation writes its outputs only at the end: a stop request (SIGTERM/SIGUSR1, e.g. a
+  // scheduler's warning) ends it within ~0.1 s with exit 75 rather than after every case.
+  dist::install_stop_signal_handlers();
+  dist::StopExitsScope stoppable("evaluation");
   auto comm = dist::world();
   const bool root = comm->rank() == 0;
   train::EvalOptions opts;

@@ -3,8 +3,10 @@
 
 #include "core/common/check.h"
 #include "data_pipeline/bm25.h"
+#include "core/common/ranged_option.h"
 #include "data_pipeline/ingest.h"
 #include "data_pipeline/readers/reader_factory.h"
+#include "distributed/watchdog.h"
 #include "launch/verbs.h"
 
 namespace gensar::launch {
@@ -20,29 +22,31 @@ void add_ingest_options(po::options_description& d) {
       ("out", po::value<std::string>()->default_value(""), "dataset directory to write")
       ("search-events", po::value<std::string>()->default_value("all"),
        "sources without queries: which interactions also yield a search click: all | fraction | none")
-      ("search-fraction", po::value<double>()->default_value(1.0),
+      ("search-fraction", ranged<double>(0.0, 1.0)->default_value(1.0),
        "with --search-events fraction: the share of interactions (seeded hash per interaction)")
       ("split", po::value<std::string>()->default_value("loo"), "split protocol: loo | temporal")
-      ("min-prior-rec", po::value<int>()->default_value(1),
+      ("min-prior-rec", ranged<int>(0)->default_value(1),
        "an example needs at least this many earlier rec events")
-      ("min-prior-search", po::value<int>()->default_value(1),
+      ("min-prior-search", ranged<int>(0)->default_value(1),
        "an example needs at least this many earlier search events")
-      ("test-start", po::value<int64_t>()->default_value(-1),
+      ("test-start", ranged<int64_t>(-1)->default_value(-1),
        "temporal split: examples at or after this time (s since epoch) are test")
-      ("valid-start", po::value<int64_t>()->default_value(-1),
+      ("valid-start", ranged<int64_t>(-1)->default_value(-1),
        "temporal split: examples in [valid-start, test-start) are validation (-1: none)")
-      ("memory-budget-mb", po::value<int64_t>()->default_value(1024), "memory budget of the ingest")
-      ("buckets", po::value<int>()->default_value(256), "user-hash buckets (temporary files)")
-      ("shard-mb", po::value<int64_t>()->default_value(64),
+      ("memory-budget-mb", ranged<int64_t>(16)->default_value(1024), "memory budget of the ingest")
+      ("buckets", ranged<int>(1, 4096)->default_value(256), "user-hash buckets (temporary files)")
+      ("shard-mb", ranged<int64_t>(1)->default_value(64),
        "target size of a shard's temporary data (capped at a quarter of the budget)")
-      ("seed", po::value<uint64_t>()->default_value(2025), "seed of search-event selection and candidates")
+      ("seed", ranged<uint64_t>(0)->default_value(2025), "seed of search-event selection and candidates")
       ("candidates", po::value<bool>()->default_value(true), "write fixed evaluation candidates")
-      ("negatives", po::value<int>()->default_value(99), "negatives per evaluation example")
+      ("negatives", ranged<int>(0)->default_value(99), "negatives per evaluation example")
       ("bm25-fields", po::value<std::string>()->default_value("title-description"),
        "item fields of the BM25 document behind the search negatives: title-description (the "
        "paper's reference) | all (adds brand and categories)")
-      ("threads", po::value<int>()->default_value(1), "worker threads for candidates")
-      ("force", po::bool_switch(), "rebuild even if the output is up to date");
+      ("threads", ranged<int>(0)->default_value(1), "worker threads for candidates")
+      ("force", po::bool_switch(), "rebuild even if the output is up to date")
+      ("collective-timeout", ranged<double>(0.0)->default_value(dist::collective_timeout()),
+       "under mpirun: seconds a collective may block before the job aborts (exit 70); 0 disables");
 }
 
 int run_ingest(const po::variables_map& vm) {
@@ -75,6 +79,7 @@ int run_ingest(const po::variables_map& vm) {
     if (!spec.items.empty()) o.input_fingerprint += data::fingerprint_input(spec.items);
   }
   data::validate(o);
+  dist::set_collective_timeout(vm["collective-timeout"].as<double>());
 
   auto comm = data::world_ingest_comm();
   auto reader = data::make_reader(spec);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/common/check.h"
+#include "core/common/ranged_option.h"
 #include "core/common/log.h"
 #include "core/model/hf_t5.h"
 #include "core/train/run_setup.h"
@@ -16,6 +17,7 @@
 #include "distributed/options.h"
 #include "distributed/process_mesh.h"
 #include "distributed/stop_signal.h"
+#include "distributed/watchdog.h"
 #include "launch/verbs.h"
 
 namespace fs = std::filesystem;
@@ -67,6 +69,7 @@ int run_train(const po::variables_map& vm) {
     in.spm_model_bytes = read_text((fs::path(resume_from->path) / "tokenizer.model").string());
   } else if (mesh->world_size() > 1) {
     // Train the tokenizer once (rank 0) and share its bytes so every rank has the same vocabulary.
+    dist::StopExitsScope stoppable("tokenizer training");
     std::string bytes;
     if (mesh->world_rank() == 0) {
       data::Dataset ds(in.dataset_dir);
@@ -74,9 +77,14 @@ int run_train(const po::variables_map& vm) {
                                          .serialized_model()
                                    : read_text(in.spm_model);
     }
+    dist::LongPhaseWait waiting("rank 0 training the tokenizer");
     in.spm_model_bytes = mesh->world()->broadcast_bytes(bytes, 0);
   }
+  // Single rank: the tokenizer is trained here; with either, the sample lists are built here.
+  std::optional<dist::StopExitsScope> stoppable;
+  stoppable.emplace("tokenizer training and sample building");
   train::RunPieces pieces = train::assemble_run(in);
+  stoppable.reset();
 
   model::T5Config config = train::model_config_for(vm["preset"].as<std::string>(), *pieces.tokenizer,
                                                    vm["dropout"].as<double>(), mesh->tp_size());
@@ -109,9 +117,11 @@ int run_train(const po::variables_map& vm) {
   o.validation.max_cases = vm["valid-cases"].as<int64_t>();
   o.validation.beams = vm["beams"].as<int>();
   o.validation.batch_size = vm["valid-batch-size"].as<int>();
+  o.validation.stop_group = mesh->tp();
   o.patience = vm["patience"].as<int>();
   o.keep_last = dopts.keep_checkpoints;
   o.save_every = vm["save-every"].as<int64_t>();
+  o.skip_nonfinite = vm["skip-nonfinite"].as<int64_t>();
   o.log_every = vm["log-every"].as<int64_t>();
   o.bucket_cap_mb = dopts.bucket_cap_mb;
   o.bucket_window = vm["bucket-window"].as<int64_t>();
@@ -158,32 +168,32 @@ Verb verb_train() {
              "initialise from a Hugging Face T5 safetensors file (new token rows are drawn)")
             ("spm-model", po::value<std::string>()->default_value(""),
              "SentencePiece model to use (e.g. T5's spiece.model) instead of training one")
-            ("vocab-size", po::value<int>()->default_value(8000),
+            ("vocab-size", ranged<int>(1)->default_value(8000),
              "SentencePiece pieces when training the tokenizer on item text and queries")
             ("prompts", po::value<std::string>()->default_value(""),
              "prompt template file (default: configs/prompts.txt of the source tree)")
-            ("epochs", po::value<int64_t>()->default_value(1), "passes over the per-epoch sample list")
-            ("max-steps", po::value<int64_t>()->default_value(0),
+            ("epochs", ranged<int64_t>(0)->default_value(1), "passes over the per-epoch sample list")
+            ("max-steps", ranged<int64_t>(0)->default_value(0),
              "optimiser steps (0 = from --epochs); also sizes the LR schedule")
-            ("batch-size", po::value<int64_t>()->default_value(64), "micro-batch per data-parallel rank")
-            ("grad-accum", po::value<int64_t>()->default_value(1), "micro-batches per optimiser step")
-            ("bucket-window", po::value<int64_t>()->default_value(50),
+            ("batch-size", ranged<int64_t>(1)->default_value(64), "micro-batch per data-parallel rank")
+            ("grad-accum", ranged<int64_t>(1)->default_value(1), "micro-batches per optimiser step")
+            ("bucket-window", ranged<int64_t>(0)->default_value(50),
              "global batches sorted by input length together, so batches pad little (0 = off; "
              "docs/training.md)")
-            ("lr", po::value<double>()->default_value(1e-3), "peak AdamW learning rate")
-            ("warmup-ratio", po::value<double>()->default_value(0.01), "share of steps in linear warm-up")
-            ("weight-decay", po::value<double>()->default_value(1e-7), "AdamW weight decay (not on norms)")
-            ("clip", po::value<double>()->default_value(1.0), "global gradient-norm clip (0 = off)")
-            ("dropout", po::value<double>()->default_value(0.1), "dropout rate")
-            ("seed", po::value<uint64_t>()->default_value(2024),
+            ("lr", ranged<double>(0.0)->default_value(1e-3), "peak AdamW learning rate")
+            ("warmup-ratio", ranged<double>(0.0, 1.0)->default_value(0.01), "share of steps in linear warm-up")
+            ("weight-decay", ranged<double>(0.0)->default_value(1e-7), "AdamW weight decay (not on norms)")
+            ("clip", ranged<double>(0.0)->default_value(1.0), "global gradient-norm clip (0 = off)")
+            ("dropout", ranged<double>(0.0, 0.99)->default_value(0.1), "dropout rate")
+            ("seed", ranged<uint64_t>(0)->default_value(2024),
              "initialisation, sample lists, order, templates and dropout")
-            ("history-rec", po::value<int>()->default_value(5), "rec clicks in the history (N)")
-            ("history-search", po::value<int>()->default_value(5), "search sessions in the history (M)")
-            ("max-input-len", po::value<int>()->default_value(256),
+            ("history-rec", ranged<int>(0, 1000)->default_value(5), "rec clicks in the history (N)")
+            ("history-search", ranged<int>(0, 1000)->default_value(5), "search sessions in the history (M)")
+            ("max-input-len", ranged<int>(8)->default_value(256),
              "input tokens (oldest history dropped first)")
-            ("max-text-len", po::value<int>()->default_value(256),
+            ("max-text-len", ranged<int>(1)->default_value(256),
              "tokens of an item's text (title, description, categories, brand)")
-            ("max-query-len", po::value<int>()->default_value(32), "tokens of a query")
+            ("max-query-len", ranged<int>(1)->default_value(32), "tokens of a query")
             ("pseudo-query", po::value<std::string>()->default_value("own-queries"),
              "query_item task input: own-queries | category-words")
             ("tasks", po::value<std::string>()->default_value(""),
@@ -193,20 +203,23 @@ Verb verb_train() {
              "per-epoch counts, e.g. search=100000,next_query=1000 (-1 = all)")
             ("neutral-prompt", po::bool_switch()->default_value(false),
              "ablation: the single [neutral] template for every task")
-            ("valid-every", po::value<int64_t>()->default_value(0),
+            ("valid-every", ranged<int64_t>(-1)->default_value(0),
              "validate every N steps (0 = once per epoch, -1 = never)")
-            ("valid-cases", po::value<int64_t>()->default_value(0),
+            ("valid-cases", ranged<int64_t>(0)->default_value(0),
              "validation cases per task (0 = all)")
-            ("valid-batch-size", po::value<int>()->default_value(16), "validation cases decoded together")
-            ("beams", po::value<int>()->default_value(30), "beam size of validation decoding")
-            ("patience", po::value<int>()->default_value(0),
+            ("valid-batch-size", ranged<int>(1)->default_value(16), "validation cases decoded together")
+            ("beams", ranged<int>(1)->default_value(30), "beam size of validation decoding")
+            ("patience", ranged<int>(0)->default_value(0),
              "stop after N validations without improvement (0 = off)")
-            ("save-every", po::value<int64_t>()->default_value(0),
+            ("save-every", ranged<int64_t>(0)->default_value(0),
              "also checkpoint every N steps (0 = at validations and at the end)")
-            ("log-every", po::value<int64_t>()->default_value(20), "steps between log lines (no terminal)")
+            ("skip-nonfinite", ranged<int64_t>(0)->default_value(0),
+             "steps with a NaN/inf loss or gradient norm to skip (no update) before the run stops "
+             "with an error; 0 = stop at the first")
+            ("log-every", ranged<int64_t>(1)->default_value(20), "steps between log lines (no terminal)")
             ("resume", po::bool_switch()->default_value(false),
              "continue from the run directory's latest checkpoint (exactly)")
-            ("threads", po::value<int>()->default_value(0), "intra-op threads (0 = LibTorch default)");
+            ("threads", ranged<int>(0)->default_value(0), "intra-op threads (0 = LibTorch default)");
         dist::add_distributed_options(d);
       },
       {},
