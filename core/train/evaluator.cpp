@@ -181,7 +181,11 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
   const auto t0 = std::chrono::steady_clock::now();
   GENSAR_INPUT_CHECK(options.beams >= 1, "--beams must be >= 1, got {}", options.beams);
   GENSAR_INPUT_CHECK(options.batch_size >= 1, "--batch-size must be >= 1, got {}", options.batch_size);
-  GENSAR_INPUT_CHECK(options.split != data::Split::kTrain, "evaluation needs the valid or test split");
+  // The training split has no fixed candidates; ranking it over the catalogue is how tests check
+  // that a model memorised its training examples.
+  for (Protocol p : options.protocols)
+    GENSAR_INPUT_CHECK(options.split != data::Split::kTrain || p == Protocol::kFull,
+                       "the candidates protocol needs the valid or test split");
   const int rank = comm ? comm->rank() : 0;
   const int size = comm ? comm->size() : 1;
 

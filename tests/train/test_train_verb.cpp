@@ -21,7 +21,7 @@ int count_step_lines(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   int n = 0;
-  while (std::getline(in, line)) n += line.find("\"consumed_samples\"") != std::string::npos;
+  while (std::getline(in, line)) n += line.find("\"loss\"") != std::string::npos;  // step lines
   return n;
 }
 
