@@ -1,13 +1,14 @@
-// Training throughput of `gensar train`'s loop on Amazon Scientific with the TIGER preset.
+// Training throughput, as ratios measured in the same run (docs/performance.md):
+//  1. the bare model step (forward + backward + AdamW, TIGER preset, one fixed random batch of
+//     --batch x --src input and --tgt target tokens, vocabulary --vocab) against the same step in
+//     PyTorch eager (bench/t5_eager_reference.py on Debian's python3-torch: the same LibTorch
+//     kernels); skipped with a note when python3-torch is missing;
+//  2. `gensar train`'s loop on Amazon Scientific (all six tasks, paper mix, placeholder identifiers:
+//     throughput does not depend on their quality) with length bucketing off and on, and the
+//     share of encoder tokens that is padding in each.
 //
-// Ingests ../shared/datasets/amazon18-scientific (LC-Rec JSON; no candidates) into a temporary
-// directory, gives every item placeholder identifiers (4 codes from a hash of the item index: the
-// throughput does not depend on their quality), trains the tokenizer, and runs the Trainer for a
-// number of steps (all six tasks, paper mix). Baseline in the same run: the bare model step
-// (forward + backward + AdamW) on one fixed, pre-collated batch of the same shape, i.e. the loop
-// without sample building, collation and bookkeeping. Prints samples/s of both and the ratio.
-//
-//   bench_train [--steps 20] [--batch 64] [--threads 1] [--dataset DIR (already ingested)]
+//   bench_train [--steps 10] [--batch 64] [--src 169] [--tgt 6] [--vocab 10000] [--threads 1]
+//               [--loop-steps 20] [--dataset DIR (already ingested)] [--json]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -16,7 +17,12 @@
 #include <filesystem>
 #include <string>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/model/t5_config.h"
 #include "core/train/batch.h"
+#include "core/train/sample_stream.h"
 #include "core/train/run_setup.h"
 #include "core/train/trainer.h"
 #include "data_pipeline/ingest.h"
@@ -28,17 +34,118 @@
 using namespace gensar;
 namespace fs = std::filesystem;
 
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Samples/s of the bare step at the given shape.
+double bare_step_rate(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, int64_t steps) {
+  auto config = model::T5Config::preset("tiger", vocab);
+  config.tie_word_embeddings = false;
+  model::T5Model m(config, nullptr, 1);
+  m->train();
+  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-3));
+  torch::manual_seed(0);
+  auto input = torch::randint(2, vocab, {batch, src}, torch::kLong);
+  auto mask = torch::ones({batch, src}, torch::kLong);
+  auto labels = torch::randint(2, vocab, {batch, tgt}, torch::kLong);
+  auto dec = torch::cat({torch::zeros({batch, 1}, torch::kLong), labels.slice(1, 0, tgt - 1)}, 1);
+  auto step = [&] {
+    opt.zero_grad();
+    m->forward(input, mask, dec, labels).loss.backward();
+    opt.step();
+  };
+  step();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t s = 0; s < steps; ++s) step();
+  return steps * batch / seconds_since(t0);
+}
+
+// The PyTorch eager reference at the same shape, or -1 when python3-torch is not installed.
+double eager_step_rate(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, int64_t steps,
+                       int threads) {
+  const std::string cmd = fmt::format(
+      "OMP_NUM_THREADS={} /usr/bin/python3 {}/bench/t5_eager_reference.py --batch {} --src {} "
+      "--tgt {} --vocab {} --steps {} --threads {} 2>/dev/null",
+      threads, GENSAR_SOURCE_DIR, batch, src, tgt, vocab, steps, threads);
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe) return -1;
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, pipe)) out += buf;
+  if (::pclose(pipe) != 0) return -1;
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  return j.is_object() ? j.value("eager_samples_per_s", -1.0) : -1.0;
+}
+
+struct LoopFigures {
+  double samples_per_s = 0, padding = 0;
+};
+
+LoopFigures trainer_loop(const train::RunPieces& pieces, const fs::path& out, int64_t batch,
+                         int64_t steps, int64_t bucket_window) {
+  model::T5Config config = train::model_config_for("tiger", *pieces.tokenizer, 0.1, 1);
+  auto mesh = std::make_shared<dist::ProcessMesh>(dist::single_process_communicator(), dist::MeshOptions{});
+  model::T5Model model(config, nullptr, 1);
+  train::TrainerOptions o;
+  o.out = out.string();
+  o.batch_size = batch;
+  o.max_steps = steps + 2;
+  o.valid_every = -1;
+  o.progress = false;
+  o.bucket_window = bucket_window;
+  o.checkpoint_files = {{"config.ini", "bench\n"}};
+  train::Trainer trainer(o, pieces.builder, model, mesh);
+  trainer.run();
+  LoopFigures f;
+  double secs = 0;
+  for (size_t i = 2; i < trainer.history().size(); ++i) secs += batch / trainer.history()[i].samples_per_s;
+  f.samples_per_s = steps * batch / secs;
+  // Padding share of the encoder tokens of the same batches.
+  train::TaskMixOptions mix;
+  mix.seed = o.seed;
+  train::SampleStream stream(*pieces.builder, mix, {batch, bucket_window, o.seed});
+  int64_t real = 0, padded = 0;
+  for (int64_t b = 0; b < steps + 2; ++b) {
+    size_t longest = 0;
+    for (int64_t i = 0; i < batch; ++i) {
+      const size_t len = stream.at(b * batch + i).input.size();
+      real += static_cast<int64_t>(len);
+      longest = std::max(longest, len);
+    }
+    padded += static_cast<int64_t>(longest) * batch;
+  }
+  f.padding = 1.0 - static_cast<double>(real) / static_cast<double>(padded);
+  return f;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  int64_t steps = 20, batch = 64;
+  int64_t steps = 10, batch = 64, src = 169, tgt = 6, vocab = 10000, loop_steps = 20;
   int threads = 1;
+  bool json = false;
   std::string dataset_dir;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--steps")) steps = std::stoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--batch")) batch = std::stoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--threads")) threads = std::stoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--dataset")) dataset_dir = argv[i + 1];
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : "0"); };
+    if (arg == "--steps") steps = std::stoll(next());
+    else if (arg == "--batch") batch = std::stoll(next());
+    else if (arg == "--src") src = std::stoll(next());
+    else if (arg == "--tgt") tgt = std::stoll(next());
+    else if (arg == "--vocab") vocab = std::stoll(next());
+    else if (arg == "--loop-steps") loop_steps = std::stoll(next());
+    else if (arg == "--threads") threads = std::stoi(next());
+    else if (arg == "--dataset") dataset_dir = next();
+    else if (arg == "--json") json = true;
+    else { std::fprintf(stderr, "bench_train: unknown option %s\n", arg.c_str()); return 2; }
   }
   torch::set_num_threads(threads);
+  const double bare = bare_step_rate(batch, src, tgt, vocab, steps);
+  const double eager = eager_step_rate(batch, src, tgt, vocab, steps, threads);
+
   const fs::path tmp = fs::temp_directory_path() / ("gensar-bench-train-" + std::to_string(::getpid()));
   fs::create_directories(tmp);
   if (dataset_dir.empty()) {
@@ -48,10 +155,7 @@ int main(int argc, char** argv) {
     auto reader = data::make_reader(data::ReaderSpec{
         "lcrec", std::string(GENSAR_BENCH_DATASETS_DIR) + "/amazon18-scientific/Scientific", ""});
     auto comm = data::single_ingest_comm();
-    const auto t0 = std::chrono::steady_clock::now();
     data::ingest(*reader, o, *comm);
-    std::printf("ingest Scientific: %.1f s\n",
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     dataset_dir = o.out;
   }
   data::Dataset ds(dataset_dir);
@@ -68,69 +172,43 @@ int main(int argc, char** argv) {
   }
   const std::string ids_path = (tmp / "identifiers.h5").string();
   rqvae::save_identifiers(ids_path, ids);
-
   train::RunInputs in;
   in.dataset_dir = dataset_dir;
   in.identifiers_path = ids_path;
   in.prompts_path = train::default_prompts_path();
-  auto t_setup = std::chrono::steady_clock::now();
+  in.samples.max_input_len = 128;
+  in.samples.max_text_len = 128;
   train::RunPieces pieces = train::assemble_run(in);
-  std::printf("tokenizer + sample builder: %.1f s; vocabulary %lld; %d users, %d items, %zu rec / %zu search "
-              "training examples\n",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t_setup).count(),
-              static_cast<long long>(pieces.tokenizer->vocab_size()), ds.num_users(), ds.num_items(),
-              ds.examples(data::Task::kRec, data::Split::kTrain).size(),
-              ds.examples(data::Task::kSearch, data::Split::kTrain).size());
-  model::T5Config config = train::model_config_for("tiger", *pieces.tokenizer, 0.1, 1);
-  auto mesh = std::make_shared<dist::ProcessMesh>(dist::single_process_communicator(), dist::MeshOptions{});
-
-  // The trainer.
-  model::T5Model model(config, nullptr, 1);
-  train::TrainerOptions o;
-  o.out = (tmp / "run").string();
-  o.batch_size = batch;
-  o.max_steps = steps + 2;
-  o.valid_every = -1;
-  o.progress = false;
-  o.checkpoint_files = {{"config.ini", "bench\n"}};
-  train::Trainer trainer(o, pieces.builder, model, mesh);
-  trainer.run();
-  double secs = 0;
-  int64_t in_tokens = 0;
-  for (size_t i = 2; i < trainer.history().size(); ++i) secs += batch / trainer.history()[i].samples_per_s;
-  const double trainer_sps = steps * batch / secs;
-
-  // Baseline: the bare model step on one fixed batch of the same samples.
-  train::TaskMixOptions mix;
-  mix.seed = o.seed;
-  train::EpochSamples epoch(*pieces.builder, mix, 0);
-  data::SampleOrder order(epoch.size(), o.seed);
-  std::vector<train::Sample> samples;
-  for (int64_t p = 0; p < batch; ++p) samples.push_back(pieces.builder->build(epoch[order.sample_at(p)]));
-  for (const auto& s : samples) in_tokens += static_cast<int64_t>(s.input.size());
-  train::Batch b = train::collate(samples, pieces.tokenizer->pad_id(), config.decoder_start_token_id);
-  model::T5Model bare(config, nullptr, 1);
-  bare->train();
-  torch::optim::AdamW opt(bare->parameters(), torch::optim::AdamWOptions(1e-3));
-  double bare_secs = 0;
-  for (int64_t s = 0; s < steps + 2; ++s) {
-    const auto t0 = std::chrono::steady_clock::now();
-    opt.zero_grad();
-    auto out = bare->forward(b.input_ids, b.attention_mask, b.decoder_input_ids, b.labels);
-    out.loss.backward();
-    opt.step();
-    if (s >= 2) bare_secs += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-  const double bare_sps = steps * batch / bare_secs;
-  std::printf("tiger preset (%lld parameters), batch %lld, %d thread(s), mean input %.0f tokens (padded %lld), "
-              "%lld timed steps after 2 warm-up\n",
-              static_cast<long long>(model::parameter_count(config)), static_cast<long long>(batch),
-              threads, static_cast<double>(in_tokens) / batch,
-              static_cast<long long>(b.input_ids.size(1)), static_cast<long long>(steps));
-  std::printf("trainer loop (six tasks, sampling + collation + AdamW + clipping): %.1f samples/s\n", trainer_sps);
-  std::printf("bare model step on one fixed batch (baseline):                   %.1f samples/s\n", bare_sps);
-  std::printf("ratio trainer / bare: %.2f\n", trainer_sps / bare_sps);
+  const LoopFigures plain = trainer_loop(pieces, tmp / "plain", batch, loop_steps, 0);
+  const LoopFigures bucketed = trainer_loop(pieces, tmp / "bucketed", batch, loop_steps, 50);
   std::error_code ec;
   fs::remove_all(tmp, ec);
+
+  nlohmann::ordered_json j = {
+      {"batch", batch}, {"src", src}, {"tgt", tgt}, {"vocab", vocab}, {"threads", threads},
+      {"samples_per_s", bare},
+      {"eager_samples_per_s", eager > 0 ? nlohmann::json(eager) : nlohmann::json(nullptr)},
+      {"ratio", eager > 0 ? nlohmann::json(bare / eager) : nlohmann::json(nullptr)},
+      {"trainer_samples_per_s", bucketed.samples_per_s},
+      {"trainer_unbucketed_samples_per_s", plain.samples_per_s},
+      {"bucketing_speedup", bucketed.samples_per_s / plain.samples_per_s},
+      {"padding_share", bucketed.padding},
+      {"unbucketed_padding_share", plain.padding}};
+  if (json) {
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+  std::printf("bare step, tiger, batch %lld, %lld+%lld tokens, vocab %lld, %d thread(s): %.1f samples/s\n",
+              static_cast<long long>(batch), static_cast<long long>(src), static_cast<long long>(tgt),
+              static_cast<long long>(vocab), threads, bare);
+  if (eager > 0)
+    std::printf("PyTorch eager, same shape and kernels:                 %.1f samples/s (ratio %.2f)\n",
+                eager, bare / eager);
+  else
+    std::printf("PyTorch eager reference unavailable (install python3-torch)\n");
+  std::printf("trainer loop on Scientific, bucketing off: %.1f samples/s, padding %.0f%% of encoder tokens\n",
+              plain.samples_per_s, 100 * plain.padding);
+  std::printf("trainer loop on Scientific, bucketing on:  %.1f samples/s, padding %.0f%% (x%.2f)\n",
+              bucketed.samples_per_s, 100 * bucketed.padding, bucketed.samples_per_s / plain.samples_per_s);
   return 0;
 }

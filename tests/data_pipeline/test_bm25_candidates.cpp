@@ -34,6 +34,16 @@ TEST(Bm25, TokenizerLowercasesAlnumRunsAndKeepsUtf8) {
   EXPECT_EQ(bm25_item_document("T", "", "B", "C, D"), "T B C, D");
 }
 
+// The paper's reference indexes title + description; "all" adds brand and categories.
+TEST(Bm25, DocumentFieldsFollowTheChosenVariant) {
+  EXPECT_EQ(bm25_item_document("T", "desc", "B", "C, D", Bm25Fields::kTitleDescription), "T desc");
+  EXPECT_EQ(bm25_item_document("T", "desc", "B", "C, D", Bm25Fields::kAllFields), "T desc B C, D");
+  EXPECT_EQ(parse_bm25_fields("title-description"), Bm25Fields::kTitleDescription);
+  EXPECT_EQ(parse_bm25_fields("all"), Bm25Fields::kAllFields);
+  EXPECT_STREQ(bm25_fields_name(Bm25Fields::kTitleDescription), "title-description");
+  EXPECT_THROW(parse_bm25_fields("title"), gensar::InputError);
+}
+
 // Corpus: d0 "apple banana apple" (3 tokens), d1 "Banana cherry" (2), d2 "cherry date elderberry fig" (4).
 // N = 3, avgdl = 3, df(apple) = 1, df(banana) = df(cherry) = 2, k1 = 1.2, b = 0.75.
 // idf(apple) = ln(1 + 2.5/1.5) = ln(8/3); idf(cherry) = ln(1 + 1.5/2.5) = ln(1.6).

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <limits>
 
@@ -49,6 +51,20 @@ TEST(Identifiers, TokensNameLevelAndCode) {
   EXPECT_EQ(all.back(), "<sfx_1>");
   EXPECT_EQ(ids.find_item("b"), 1);
   EXPECT_EQ(ids.find_item("zz"), -1);
+}
+
+// Each identifier kind counts its own suffix codes; the vocabulary must hold the larger count
+// (a short index run once gave sem sfx 2 codes and col sfx 34, and training failed on <sfx_33>).
+TEST(Identifiers, VocabularyTakesTheLargerSuffixCountOfBothKinds) {
+  ItemIdentifiers ids;
+  ids.sem_levels = {{"s_a", 4, true}, {"sem_a", 4, false}, {"sfx", 2, false}};
+  ids.col_levels = {{"s_a", 4, true}, {"col_a", 4, false}, {"sfx", 34, false}};
+  const auto tokens = ids.all_tokens();
+  EXPECT_NE(std::find(tokens.begin(), tokens.end(), "<sfx_33>"), tokens.end());
+  EXPECT_EQ(std::count_if(tokens.begin(), tokens.end(),
+                          [](const std::string& t) { return t.rfind("<sfx_", 0) == 0; }),
+            34);
+  EXPECT_EQ(tokens.size(), 4u + 4u + 34u + 4u);  // s_a, sem_a, sfx, col_a: each once
 }
 
 TEST(Identifiers, Hdf5RoundTrip) {

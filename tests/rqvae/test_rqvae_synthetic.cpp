@@ -9,7 +9,10 @@
 #include <set>
 
 #include "core/rqvae/identifiers.h"
+#include "core/rqvae/rqvae_model.h"
 #include "core/rqvae/rqvae_trainer.h"
+
+#include <torch/torch.h>
 
 using namespace gensar::rqvae;
 
@@ -219,4 +222,57 @@ TEST(RqvaeAblations, SemanticOnlyUsesOneIdentifierForBothTasks) {
   EXPECT_EQ(r.ids.col_tokens(3), r.ids.sem_tokens(3));
   EXPECT_EQ(r.ids.id_mode, "semantic-only");
   for (const auto& t : r.ids.all_tokens()) EXPECT_EQ(t.find("<col_"), std::string::npos) << t;
+}
+
+// Dead-code re-seeding on a codebook built to collapse: every code but two is moved far from the
+// data, so argmin uses two codes per level; one re-seed from the batch's residuals brings most
+// codes back into use, and it never touches a code that was in use.
+TEST(RqvaeReseed, DeadCodesComeBackFromResiduals) {
+  torch::manual_seed(3);
+  RqvaeShape shape;
+  shape.text_dim = 24;
+  shape.collab_dim = 12;
+  shape.hidden = {32, 16};
+  shape.shared_codes = {32};
+  shape.sem_codes = {32};
+  shape.col_codes = {32};
+  RqvaeModel model(shape);
+  auto text = torch::randn({400, 24});
+  auto collab = torch::randn({400, 12});
+  model->init_codebooks(text, collab, 5);
+  std::vector<torch::Tensor> kept;
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto* books : {&model->shared_codebooks(), &model->sem_codebooks(),
+                              &model->col_codebooks()}) {
+      for (auto book : *books) {
+        book.narrow(0, 2, book.size(0) - 2).add_(1000.0);
+        kept.push_back(book.narrow(0, 0, 2).clone());
+      }
+    }
+  }
+  auto used_codes = [&] {
+    auto a = model->assign(text, collab);
+    std::vector<int64_t> used;
+    auto count = [&](const torch::Tensor& codes, int64_t k) {
+      return (torch::bincount(codes, {}, k) > 0).sum().item<int64_t>();
+    };
+    used.push_back(count(a.sem_codes.select(1, 0), 32));
+    used.push_back(count(a.sem_codes.select(1, 1), 32));
+    used.push_back(count(a.col_codes.select(1, 1), 32));
+    return used;
+  };
+  for (int64_t u : used_codes()) EXPECT_LE(u, 2);
+  std::vector<torch::Tensor> usage;
+  for (int64_t k : model->level_sizes()) {
+    auto u = torch::zeros({k}, torch::kLong);
+    u.narrow(0, 0, 2).fill_(1);
+    usage.push_back(u);
+  }
+  EXPECT_EQ(model->reseed_dead_codes(text, collab, usage), 3 * 30);
+  for (int64_t u : used_codes()) EXPECT_GE(u, 20);
+  size_t i = 0;
+  for (const auto* books : {&model->shared_codebooks(), &model->sem_codebooks(),
+                            &model->col_codebooks()})
+    for (const auto& book : *books) EXPECT_TRUE(torch::equal(book.narrow(0, 0, 2), kept[i++]));
 }

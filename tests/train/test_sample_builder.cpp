@@ -194,3 +194,51 @@ TEST(SampleBuilder, NeutralPromptIsTheSameTemplateForEveryTask) {
   EXPECT_EQ(b.build_input(Task::kRec, ex.user, ex.event_index, 0),
             b.build_input(Task::kNextQuery, ex.user, ex.event_index, 0));
 }
+
+// Fidelity (GENSAR.md section 3): the current query is marked with <src_query> like history
+// queries; query_item is search without a history (the [search] template, empty history); the
+// item text of the text <-> identifier tasks carries categories and brand.
+TEST(SampleBuilder, SearchQueryIsMarkedAndQueryItemIsSearchWithoutHistory) {
+  TinyRun run = make_tiny_run("fidelity", {}, false, /*short_prompts=*/true);
+  const SampleBuilder& b = *run.pieces.builder;
+  const auto& ds = b.dataset();
+  const auto& ex = ds.examples(data::Task::kSearch, data::Split::kTrain).at(0);
+  const auto input = b.build_input(Task::kSearch, ex.user, ex.event_index, 0);
+  int64_t n = 0;
+  const data::Event& ev = b.user_events(ex.user, &n)[ex.event_index];
+  const auto query = b.tokenizer().encode(std::string(ds.query_text(ev.query)));
+  // The input ends with <src_query> + query + eos (the short template puts {query} last).
+  ASSERT_GE(input.size(), query.size() + 2);
+  const size_t q_at = input.size() - 1 - query.size();
+  EXPECT_EQ(input[q_at - 1], b.src_query_token());
+  EXPECT_TRUE(std::equal(query.begin(), query.end(), input.begin() + q_at));
+
+  SampleRef ref;
+  ref.task = Task::kQueryItem;
+  ref.item = ev.item;
+  ref.query = ev.query;
+  const Sample s = b.build(ref);
+  // "find {history} ; {query}" with an empty history: "find" ";" <src_query> query eos.
+  const auto find = b.tokenizer().encode("find");
+  const auto semi = b.tokenizer().encode(";");
+  std::vector<int64_t> expected = find;
+  expected.insert(expected.end(), semi.begin(), semi.end());
+  expected.push_back(b.src_query_token());
+  expected.insert(expected.end(), query.begin(), query.end());
+  expected.push_back(b.tokenizer().eos_id());
+  EXPECT_EQ(s.input, expected);
+  EXPECT_EQ(s.target, b.search_target(ev.item));
+}
+
+TEST(SampleBuilder, ItemTextCarriesCategoriesAndBrand) {
+  TinyRun run = make_tiny_run("itemtext");
+  const auto& ds = run.pieces.builder->dataset();
+  for (int32_t i = 0; i < ds.num_items(); ++i) {
+    const std::string text = item_text_for_model(ds, i);
+    EXPECT_NE(text.find(std::string(ds.item_title(i))), std::string::npos);
+    if (!ds.item_categories(i).empty())
+      EXPECT_NE(text.find("Categories: " + std::string(ds.item_categories(i))), std::string::npos);
+    if (!ds.item_brand(i).empty())
+      EXPECT_NE(text.find("Brand: " + std::string(ds.item_brand(i))), std::string::npos);
+  }
+}
