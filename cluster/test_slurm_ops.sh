@@ -85,7 +85,14 @@ grep -q "\"step\": *$saved\b" "$ckpt/state.json" || fail "$ckpt/state.json is no
 say "saved step $saved on both ranks; requeued"
 # A copy of the stopped run resumes on one task (step 3 below) while the requeued job runs.
 cp -a runs/tiny/train-slurm runs/tiny/train-dp1
-# Slurm 22.05 holds a requeued job for two minutes (its begin time); an operator can release it.
+# Slurm 22.05 holds a requeued job for two minutes (its begin time); an operator can release it,
+# once the node has finished cleaning up the stopped attempt: a step started while the old one's
+# PMIx socket is still bound fails to launch (and srun then exits 0 having run nothing).
+start=$SECONDS
+while pgrep -f "slurmstepd: \[$job\." > /dev/null; do
+  [ $((SECONDS - start)) -lt 60 ] || fail "job $job's old steps did not end"
+  sleep 0.5
+done
 scontrol update JobId="$job" StartTime=now || fail "scontrol update StartTime=now"
 
 # 3. Resume on another DP size: 1 task x batch 8 = the same global batch as 2 tasks x 4.
@@ -98,6 +105,8 @@ for id in "$ref" "$job" "$dp1"; do
 done
 grep -q "srun exited with 0" "$WORK/ref-$ref.out" || fail "reference run failed"
 grep -q "restart 1" "$WORK/train-$job.out" || fail "job $job did not restart"
+grep -q "resumed from runs/tiny/train-slurm/checkpoints/step-$saved at step $saved" "$WORK/train-$job.out" \
+  || fail "requeued job did not resume from step $saved"
 [ "$(grep -c 'srun exited with 0' "$WORK/train-$job.out")" -eq 1 ] || fail "requeued job did not finish"
 grep -q "srun exited with 0" "$WORK/dp1-$dp1.out" || fail "DP-1 resume failed"
 step_records runs/tiny/train-reference/metrics.jsonl > ref.steps
