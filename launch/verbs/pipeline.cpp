@@ -7,10 +7,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
