@@ -47,7 +47,7 @@ step_records() { grep '"consumed_samples"' "$1" | sed 's/"samples_per_s":[^,}]*,
 
 # 1. Tiny dataset and identifiers, as docs/operations.md does it.
 say "pipeline: ingest .. index"
-"$GENSAR" pipeline --config "$ROOT/configs/tiny.ini" --workdir runs/tiny \
+"$GENSAR" pipeline --config "$ROOT/configs/tiny.ini" \
   --stages ingest,embed-text,embed-collab,index --log-level warn > pipeline.log 2>&1 \
   || { cat pipeline.log; fail "tiny pipeline"; }
 cp "$ROOT/configs/train-tiny.ini" train-tiny.ini
