@@ -42,8 +42,9 @@ wait_done() {
     sleep 1
   done
 }
-# Step records without the throughput field (timing differs between runs, nothing else may).
-step_records() { grep '"consumed_samples"' "$1" | sed 's/"samples_per_s":[^,}]*,\{0,1\}//'; }
+# Step records (validation lines have no gradient norm) without the throughput field: timing
+# differs between runs, nothing else may.
+step_records() { grep '"grad_norm"' "$1" | sed 's/"samples_per_s":[^,}]*,\{0,1\}//'; }
 
 # 1. Tiny dataset and identifiers, as docs/operations.md does it.
 say "pipeline: ingest .. index"
@@ -61,11 +62,11 @@ job=$(sbatch --parsable --output="$WORK/train-%j.out" \
   "$ROOT/cluster/train.sbatch" train-tiny.ini) || fail "sbatch train"
 metrics=runs/tiny/train-slurm/metrics.jsonl
 start=$SECONDS
-until [ -f "$metrics" ] && [ "$(grep -c '"consumed_samples"' "$metrics")" -ge 12 ]; do
+until [ -f "$metrics" ] && [ "$(grep -c '"grad_norm"' "$metrics")" -ge 12 ]; do
   [ $((SECONDS - start)) -lt 180 ] || fail "job $job wrote no 12 steps in 180 s (state $(job_state "$job"))"
   sleep 0.2
 done
-say "preempting job $job at step $(grep -c '"consumed_samples"' "$metrics")"
+say "preempting job $job at step $(grep -c '"grad_norm"' "$metrics")"
 scancel --signal=TERM "$job" || fail "scancel --signal=TERM"
 # The job saves, exits 75 and requeues itself: it goes back to PENDING with one restart.
 start=$SECONDS
@@ -85,9 +86,14 @@ grep -q "\"step\": *$saved\b" "$ckpt/state.json" || fail "$ckpt/state.json is no
 say "saved step $saved on both ranks; requeued"
 # A copy of the stopped run resumes on one task (step 3 below) while the requeued job runs.
 cp -a runs/tiny/train-slurm runs/tiny/train-dp1
-# Slurm 22.05 holds a requeued job for two minutes (its begin time); an operator can release it.
-# Released at once, the new attempt starts while the stopped one's steps are still ending: the
-# script waits for them (a step launched earlier would fail to bind its PMIx socket).
+# Slurm 22.05 holds a requeued job for two minutes (its begin time); an operator can release it
+# once the stopped attempt has ended on the node. Released within the second of the requeue,
+# slurmd refuses the launch ("Job credential revoked") and the job fails for good.
+start=$SECONDS
+while pgrep -f "slurmstepd: \[$job\." > /dev/null; do
+  [ $((SECONDS - start)) -lt 60 ] || fail "job $job's stopped attempt did not end"
+  sleep 0.5
+done
 scontrol update JobId="$job" StartTime=now || fail "scontrol update StartTime=now"
 
 # 3. Resume on another DP size: 1 task x batch 8 = the same global batch as 2 tasks x 4.

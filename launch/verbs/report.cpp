@@ -241,7 +241,7 @@ std::optional<std::pair<double, double>> count_interval(const System& s, const s
 }
 
 // RUN/metrics.jsonl as the trainer writes it: step lines (consumed_samples, loss, task_loss) and
-// validation lines (validation{}, score), placed at the samples seen by their step.
+// validation lines (validation{}, score), placed at the samples seen at their step.
 json read_training_curves(const fs::path& path, const std::string& label) {
   std::ifstream in(path);
   GENSAR_INPUT_CHECK(in.good(), "gensar report: cannot open {}", path.string());
@@ -260,19 +260,23 @@ json read_training_curves(const fs::path& path, const std::string& label) {
                        "gensar report: {}:{}: field 'step' missing or not an integer", path.string(),
                        line_no);
     const int64_t step = j["step"].get<int64_t>();
-    if (j.contains("consumed_samples")) {
+    if (j.contains("validation")) {
+      // Newer runs write the samples seen on the validation line too; older ones only on the step.
+      auto it = samples_at.find(step);
+      const double samples = j.contains("consumed_samples") && j["consumed_samples"].is_number()
+                                 ? j["consumed_samples"].get<double>()
+                                 : it == samples_at.end() ? 0.0 : it->second;
+      validation.push_back({{"step", step},
+                            {"samples", samples},
+                            {"score", j.value("score", 0.0)},
+                            {"metrics", j["validation"]}});
+    } else if (j.contains("consumed_samples")) {
       GENSAR_INPUT_CHECK(j["consumed_samples"].is_number() && j.contains("loss") && j["loss"].is_number(),
                          "gensar report: {}:{}: step line needs numbers 'consumed_samples' and 'loss'",
                          path.string(), line_no);
       samples_at[step] = j["consumed_samples"].get<double>();
       train.push_back({{"step", step}, {"samples", samples_at[step]}, {"loss", j["loss"]},
                        {"task_loss", j.value("task_loss", json::object())}});
-    } else if (j.contains("validation")) {
-      auto it = samples_at.find(step);
-      validation.push_back({{"step", step},
-                            {"samples", it == samples_at.end() ? 0.0 : it->second},
-                            {"score", j.value("score", 0.0)},
-                            {"metrics", j["validation"]}});
     }
   }
   return {{"system", label}, {"file", path.string()}, {"train", train}, {"validation", validation}};

@@ -167,6 +167,7 @@ TEST(Report, HtmlPageIntervalsCurvesAndIdentifiers) {
              R"({"consumed_samples":8,"loss":5.0,"step":1,"task_loss":{"rec":5.5,"search":4.5}}
 {"consumed_samples":16,"loss":4.0,"step":2,"task_loss":{"rec":4.2,"search":3.8}}
 {"best":0.25,"score":0.25,"step":2,"validation":{"rec.ndcg@5":0.3,"search.ndcg@5":0.2}}
+{"best":0.3,"consumed_samples":24,"score":0.3,"seconds":0.1,"step":3,"validation":{"rec.ndcg@5":0.35}}
 )");
   write_file(f.root / "full/identifiers.report.json",
              R"({"items": 40, "id_mode": "joint", "best_epoch": 5,
@@ -206,6 +207,9 @@ TEST(Report, HtmlPageIntervalsCurvesAndIdentifiers) {
   EXPECT_NE(html.find("<span class=\"down\">▼▼</span>"), std::string::npos);
   EXPECT_NE(html.find("training loss per task"), std::string::npos);
   EXPECT_NE(html.find("full/run/metrics.jsonl"), std::string::npos);
+  // Validation points sit at the samples seen: from the step line (older runs) or their own field.
+  EXPECT_NE(html.find("rec.ndcg@5: 0.3000 at 16"), std::string::npos);
+  EXPECT_NE(html.find("rec.ndcg@5: 0.3500 at 24"), std::string::npos);
   EXPECT_NE(html.find("<h3>full, rec-only</h3>"), std::string::npos);  // one identifiers file
   EXPECT_NE(html.find("codebook collapse: s_a"), std::string::npos);
   size_t bar_charts = 0;
