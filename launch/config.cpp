@@ -175,7 +175,8 @@ std::string value_to_string(const boost::any& v) {
 std::string dump_config(const Verb& verb, const po::variables_map& vm) {
   std::ostringstream out;
   out << "[" << verb.name << "]\n";
-  static const std::set<std::string> kSkip = {"help", "config", "dump-config"};
+  // --json only changes how a verb prints its result: it must not make a pipeline stage stale.
+  static const std::set<std::string> kSkip = {"help", "config", "dump-config", "json"};
   for (const auto& [key, value] : vm) {
     if (kSkip.count(key)) continue;
     out << key << " = " << value_to_string(value.value()) << "\n";

@@ -281,6 +281,7 @@ std::string slurm_submit_script(const SweepPlan& plan, const std::vector<int>& s
     << " --sweep " << sweep_file << " --workdir " << plan.root << " --only " << only
     << " --shared-only\")\n"
     << "sbatch --dependency=afterok:$shared --array=0-" << (selected.size() - 1)
+    << " --output=" << plan.root << "/sweep-%A_%a.out"
     << " --export=ALL,SWEEP=" << list.string() << ",GENSAR=$GENSAR cluster/sweep.sbatch\n";
   return s.str();
 }

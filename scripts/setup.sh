@@ -17,6 +17,7 @@ PACKAGES=(
   libicu-dev                        # NFKC normalisation for the USE-lite tokenizer
   nlohmann-json3-dev libfmt-dev     # JSON readers/manifests, formatting
   slurm-wlm munge slurm-wlm-basic-plugins  # one-node Slurm for tests (cluster/local_slurm.sh); mpi_pmix plugin for srun --mpi=pmix
+  chromium fonts-dejavu-core        # headless rendering of the HTML report in tests/ops
 )
 
 missing=()

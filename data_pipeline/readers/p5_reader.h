@@ -3,6 +3,9 @@
 // (`id2item` item id -> ASIN, `id2user`, `id2attribute` attribute id -> name). Item keys are the
 // ASINs, user keys the reviewer ids (the line's id when id2user lacks it). The files do not say
 // which attribute is a brand: every attribute name goes to `categories`, in the listed order.
+// Without PREFIX_datamaps.json (the S3-Rec releases ship none) the numeric ids are the keys and
+// the attribute ids become category words "attrN", with a warning: queries derived from them are
+// opaque tokens.
 #pragma once
 
 #include <memory>

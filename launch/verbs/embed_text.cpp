@@ -1,8 +1,13 @@
 // gensar embed-text: one semantic vector per dataset item from its text (title, brand, categories,
 // description), written to <dataset>/text_embeddings.h5. See docs/embed-text.md.
 #include <cstdio>
+#include <exception>
 
+#include <fmt/format.h>
+
+#include "core/common/check.h"
 #include "core/text/embed_text.h"
+#include "distributed/communicator.h"
 #include "launch/verbs.h"
 
 namespace gensar::launch {
@@ -19,7 +24,26 @@ int run_embed_text(const po::variables_map& vm) {
   o.input = vm["input"].as<std::string>();
   o.input_keys = vm["input-keys"].as<std::string>();
   o.use_lite_dir = vm["use-lite-dir"].as<std::string>();
-  const text::EmbedTextResult r = text::run_embed_text(o, vm["force"].as<bool>());
+  // The encoders run in one process. Under mpirun/srun (a sweep's shared-stages job, a pipeline on
+  // N ranks) every rank writing the same file raced: one rank's HDF5 create failed and the others
+  // hung in the next collective. Rank 0 embeds; the others wait for it and share its outcome.
+  auto world = dist::world();
+  text::EmbedTextResult r;
+  std::exception_ptr failure;
+  std::string error;
+  if (world->rank() == 0) {
+    try {
+      r = text::run_embed_text(o, vm["force"].as<bool>());
+    } catch (const std::exception& e) {
+      failure = std::current_exception();
+      error = e.what();
+      if (error.empty()) error = "embed-text failed";
+    }
+  }
+  if (world->size() > 1) error = world->broadcast_bytes(error, 0);
+  if (failure) std::rethrow_exception(failure);
+  if (!error.empty()) throw InputError(fmt::format("rank 0: {}", error));
+  if (world->rank() != 0) return 0;
   if (r.skipped) {
     std::printf("%s is up to date (%s)\n", r.out.c_str(), r.config_hash.c_str());
   } else {

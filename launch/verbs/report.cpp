@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <random>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -21,6 +22,8 @@
 #include "core/decoding/case_records.h"
 #include "core/decoding/metrics.h"
 #include "core/decoding/significance.h"
+#include "launch/report.h"
+#include "launch/report_html.h"
 #include "launch/verbs.h"
 
 namespace fs = std::filesystem;
@@ -36,6 +39,7 @@ struct System {
   std::string canonical;  // of the metrics file: shared baselines are links to one file
   json metrics;           // {"<protocol>": {"rec.hr@10": x, ...}}
   std::string cases;      // per-case JSONL file or directory, "" if none
+  fs::path workdir;       // own models of a workdir: where run/ and identifiers.report.json are
 };
 
 json read_json(const fs::path& path) {
@@ -92,6 +96,7 @@ void add_workdir(const fs::path& dir, std::vector<System>& out) {
                                                               : f.stem().string();
     const bool own = system == "gensar";
     out.push_back(make_system(f, own ? name : system, !own));
+    if (own) out.back().workdir = dir;
   }
 }
 
@@ -179,16 +184,115 @@ std::string protocol_title(const std::string& protocol) {
 
 std::string format_p(double p) { return p < 1e-4 ? "<0.0001" : fmt::format("{:.4f}", p); }
 
-int run_report(const po::variables_map& vm) {
-  std::vector<std::string> dirs = vm.count("dirs") ? vm["dirs"].as<std::vector<std::string>>()
-                                                   : std::vector<std::string>{};
+// "<protocol>/<column>" -> 95% interval of the column's mean.
+using Intervals = std::map<std::string, std::pair<double, double>>;
+
+// Percentile bootstrap over a run's cases (seeded, so a report is reproducible): bounded metrics
+// such as hit rates near 0 get intervals inside [0, 1], which a normal approximation would not.
+Intervals case_intervals(const std::vector<decoding::CaseRecord>& cases, int64_t resamples,
+                         uint64_t seed) {
+  std::map<std::pair<std::string, std::string>, std::vector<int64_t>> ranks;  // (protocol, task)
+  for (const decoding::CaseRecord& c : cases)
+    if (!c.protocol.empty()) ranks[{c.protocol, c.task}].push_back(c.rank);
+  const std::vector<std::string>& names = decoding::metric_names();
+  Intervals out;
+  std::mt19937_64 rng(seed);
+  for (const auto& [group, r] : ranks) {
+    const size_t n = r.size(), m = names.size();
+    std::vector<double> value(n * m);  // per case and metric
+    for (size_t i = 0; i < n; ++i)
+      for (size_t k = 0; k < m; ++k) value[i * m + k] = decoding::metric_value(names[k], r[i]);
+    std::vector<std::vector<double>> means(m, std::vector<double>(resamples));
+    std::uniform_int_distribution<size_t> pick(0, n - 1);
+    std::vector<double> sum(m);
+    for (int64_t b = 0; b < resamples; ++b) {
+      std::fill(sum.begin(), sum.end(), 0.0);
+      for (size_t i = 0; i < n; ++i) {
+        const double* row = &value[pick(rng) * m];
+        for (size_t k = 0; k < m; ++k) sum[k] += row[k];
+      }
+      for (size_t k = 0; k < m; ++k) means[k][b] = sum[k] / n;
+    }
+    for (size_t k = 0; k < m; ++k) {
+      std::vector<double>& v = means[k];
+      std::sort(v.begin(), v.end());
+      const auto at = [&](double q) {
+        return v[std::min<size_t>(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))];
+      };
+      out[group.first + "/" + group.second + "." + names[k]] = {at(0.025), at(0.975)};
+    }
+  }
+  return out;
+}
+
+// Without per-case results a hit rate still has an interval from its case count ("rec.count",
+// written by gensar eval): Wilson's score interval. Other metrics get none.
+std::optional<std::pair<double, double>> count_interval(const System& s, const std::string& protocol,
+                                                        const std::string& col) {
+  const std::string task = col.substr(0, col.find('.'));
+  if (col.find(".hr@") == std::string::npos) return std::nullopt;
+  auto v = value_of(s, protocol, col);
+  auto n = value_of(s, protocol, task + ".count");
+  if (!v || !n || *n < 1) return std::nullopt;
+  const double z = 1.959964, p = *v, N = *n;
+  const double centre = (p + z * z / (2 * N)) / (1 + z * z / N);
+  const double half = z * std::sqrt(p * (1 - p) / N + z * z / (4 * N * N)) / (1 + z * z / N);
+  return std::make_pair(std::max(0.0, centre - half), std::min(1.0, centre + half));
+}
+
+// RUN/metrics.jsonl as the trainer writes it: step lines (consumed_samples, loss, task_loss) and
+// validation lines (validation{}, score), placed at the samples seen at their step.
+json read_training_curves(const fs::path& path, const std::string& label) {
+  std::ifstream in(path);
+  GENSAR_INPUT_CHECK(in.good(), "gensar report: cannot open {}", path.string());
+  json train = json::array(), validation = json::array();
+  std::map<int64_t, double> samples_at;  // step -> consumed samples
+  std::string line;
+  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::parse_error& e) {
+      throw InputError(fmt::format("gensar report: {}:{}: {}", path.string(), line_no, e.what()));
+    }
+    GENSAR_INPUT_CHECK(j.is_object() && j.contains("step") && j["step"].is_number_integer(),
+                       "gensar report: {}:{}: field 'step' missing or not an integer", path.string(),
+                       line_no);
+    const int64_t step = j["step"].get<int64_t>();
+    if (j.contains("validation")) {
+      // Newer runs write the samples seen on the validation line too; older ones only on the step.
+      auto it = samples_at.find(step);
+      const double samples = j.contains("consumed_samples") && j["consumed_samples"].is_number()
+                                 ? j["consumed_samples"].get<double>()
+                                 : it == samples_at.end() ? 0.0 : it->second;
+      validation.push_back({{"step", step},
+                            {"samples", samples},
+                            {"score", j.value("score", 0.0)},
+                            {"metrics", j["validation"]}});
+    } else if (j.contains("consumed_samples")) {
+      GENSAR_INPUT_CHECK(j["consumed_samples"].is_number() && j.contains("loss") && j["loss"].is_number(),
+                         "gensar report: {}:{}: step line needs numbers 'consumed_samples' and 'loss'",
+                         path.string(), line_no);
+      samples_at[step] = j["consumed_samples"].get<double>();
+      train.push_back({{"step", step}, {"samples", samples_at[step]}, {"loss", j["loss"]},
+                       {"task_loss", j.value("task_loss", json::object())}});
+    }
+  }
+  return {{"system", label}, {"file", path.string()}, {"train", train}, {"validation", validation}};
+}
+
+}  // namespace
+
+ReportOutput build_report(const ReportOptions& options) {
+  const std::vector<std::string>& dirs = options.dirs;
   GENSAR_INPUT_CHECK(!dirs.empty(), "gensar report: give at least one DIR");
-  const int64_t resamples = vm["resamples"].as<int64_t>();
+  const int64_t resamples = options.resamples;
   GENSAR_INPUT_CHECK(resamples >= 0, "gensar report: --resamples must be >= 0, got {}", resamples);
   const std::vector<System> systems = collect(dirs);
 
   // Reference: --reference, else a variant named gensar-full, else the first own model.
-  std::string reference = vm["reference"].as<std::string>();
+  std::string reference = options.reference;
   if (reference.empty()) {
     for (const System& s : systems)
       if (s.label == "gensar-full") reference = s.label;
@@ -211,13 +315,29 @@ int run_report(const po::variables_map& vm) {
     for (const System& s : systems) {
       if (&s == ref || s.cases.empty()) continue;
       const decoding::RunComparison cmp = decoding::compare_runs(
-          ref_cases, decoding::read_run_case_records(s.cases), resamples, vm["seed"].as<uint64_t>());
+          ref_cases, decoding::read_run_case_records(s.cases), resamples, options.seed);
       if (cmp.paired == 0) continue;
       Significance& sig = significance[s.label];
       sig.paired = cmp.paired;
       for (const decoding::PairedTest& t : cmp.tests) sig.tests[t.metric] = t;
     }
   }
+  // 95% intervals of every system's own metrics, from its cases where it has them.
+  std::map<std::string, Intervals> intervals;  // by label
+  for (const System& s : systems)
+    if (!s.cases.empty())
+      intervals[s.label] = case_intervals(decoding::read_run_case_records(s.cases),
+                                          std::max<int64_t>(resamples, 1000), options.seed);
+  auto interval_of = [&](const System& s, const std::string& protocol,
+                         const std::string& col) -> std::optional<std::pair<double, double>> {
+    auto it = intervals.find(s.label);
+    if (it != intervals.end()) {
+      auto found = it->second.find(protocol + "/" + col);
+      if (found != it->second.end()) return found->second;
+      return std::nullopt;
+    }
+    return count_interval(s, protocol, col);
+  };
   auto find_test = [&](const std::string& label, const std::string& protocol,
                        const std::string& col) -> const decoding::PairedTest* {
     auto it = significance.find(label);
@@ -246,6 +366,12 @@ int run_report(const po::variables_map& vm) {
   for (const System& s : systems) label_width = std::max(label_width, s.label.size());
   std::ostringstream text, md;
   json out = {{"reference", reference}, {"protocols", json::object()}};
+  json html = {{"reference", reference},
+               {"inputs", dirs},
+               {"protocols", json::object()},
+               {"protocol_order", protocols},
+               {"test", resamples > 0 ? fmt::format("paired sign-flip randomisation test, {} resamples", resamples)
+                                      : std::string("paired t-test")}};
   md << "# gensar report\n\nRuns: " << fmt::format("{}", fmt::join(dirs, ", "))
      << (reference.empty() ? "" : fmt::format(". Reference: {}", reference)) << ".\n";
 
@@ -295,6 +421,7 @@ int run_report(const po::variables_map& vm) {
         md << (b ? fmt::format(" **{:.4f}** |", *v) : fmt::format(" {:.4f} |", *v));
         jr["metrics"][c] = *v;
         if (b) jr["best"].push_back(c);
+        if (auto ci = interval_of(*s, protocol, c)) jr["ci"][c] = {ci->first, ci->second};
         if (const auto* t = find_test(s->label, protocol, c)) {
           jr["significance"][c] = {{"p_value", p_of(*t)},
                                    {"t_p_value", t->t_p_value},
@@ -310,6 +437,7 @@ int run_report(const po::variables_map& vm) {
       jrows.push_back(jr);
     }
     out["protocols"][protocol] = {{"columns", cols}, {"rows", jrows}};
+    html["protocols"][protocol] = {{"title", protocol_title(protocol)}, {"columns", cols}, {"rows", jrows}};
 
     // Paired significance against the reference, where both have per-case results.
     std::vector<const System*> tested;
@@ -338,26 +466,75 @@ int run_report(const po::variables_map& vm) {
       md << "\n";
     }
   }
+
   if (protocols.empty()) text << "no metrics found\n";
 
+  // Curves and identifier reports of the own models' workdirs (a sweep's variants may share one
+  // identifiers file through links: listed once, with every variant that uses it).
+  html["curves"] = json::array();
+  std::vector<std::pair<std::string, std::vector<std::string>>> id_files;  // canonical -> labels
+  std::map<std::string, fs::path> id_paths;
+  for (const System& s : systems) {
+    if (s.workdir.empty()) continue;
+    const fs::path curve = s.workdir / "run" / "metrics.jsonl";
+    if (fs::is_regular_file(curve)) html["curves"].push_back(read_training_curves(curve, s.label));
+    const fs::path ids = s.workdir / "identifiers.report.json";
+    if (!fs::is_regular_file(ids)) continue;
+    const std::string canonical = fs::weakly_canonical(ids).string();
+    auto it = std::find_if(id_files.begin(), id_files.end(),
+                           [&](const auto& e) { return e.first == canonical; });
+    if (it == id_files.end()) {
+      id_files.push_back({canonical, {s.label}});
+      id_paths[canonical] = ids;
+    } else {
+      it->second.push_back(s.label);
+    }
+  }
+  html["identifiers"] = json::array();
+  for (const auto& [canonical, labels] : id_files)
+    html["identifiers"].push_back(
+        {{"systems", labels}, {"file", id_paths[canonical].string()}, {"report", read_json(id_paths[canonical])}});
+
+  ReportOutput result;
+  result.text = text.str();
+  result.markdown = md.str();
+  result.json = std::move(out);
+  result.html = render_report_html(html);
+  return result;
+}
+
+namespace {
+
+void write_output(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  GENSAR_INPUT_CHECK(f.good(), "gensar report: cannot write {}", path);
+  f << text;
+  GENSAR_INPUT_CHECK(f.good(), "gensar report: writing {} failed", path);
+}
+
+int run_report(const po::variables_map& vm) {
+  ReportOptions options;
+  if (vm.count("dirs")) options.dirs = vm["dirs"].as<std::vector<std::string>>();
+  options.reference = vm["reference"].as<std::string>();
+  options.resamples = vm["resamples"].as<int64_t>();
+  options.seed = vm["seed"].as<uint64_t>();
+  const ReportOutput r = build_report(options);
   if (vm["json"].as<bool>()) {
-    std::cout << out.dump(2) << "\n";
+    std::cout << r.json.dump(2) << "\n";
   } else {
-    std::cout << text.str();
+    std::cout << r.text;
   }
-  if (const std::string path = vm["markdown"].as<std::string>(); !path.empty()) {
-    std::ofstream f(path);
-    GENSAR_INPUT_CHECK(f.good(), "gensar report: cannot write {}", path);
-    f << md.str();
-  }
-  if (const std::string path = vm["json-out"].as<std::string>(); !path.empty()) {
-    std::ofstream f(path);
-    GENSAR_INPUT_CHECK(f.good(), "gensar report: cannot write {}", path);
-    f << out.dump(2) << "\n";
+  if (const std::string path = vm["markdown"].as<std::string>(); !path.empty())
+    write_output(path, r.markdown);
+  if (const std::string path = vm["json-out"].as<std::string>(); !path.empty())
+    write_output(path, r.json.dump(2) + "\n");
+  if (const std::string path = vm["html"].as<std::string>(); !path.empty()) {
+    write_output(path, r.html);
+    // On stderr, so `--json` output stays one document.
+    std::fprintf(stderr, "report: %s\n", path.c_str());
   }
   return 0;
 }
-
 }  // namespace
 
 Verb verb_report() {
@@ -375,6 +552,9 @@ Verb verb_report() {
              "run the significance tests compare against (default gensar-full, else the first run)")
             ("markdown", po::value<std::string>()->default_value(""), "write the tables as markdown")
             ("json-out", po::value<std::string>()->default_value(""), "write the tables as JSON")
+            ("html", po::value<std::string>()->default_value(""),
+             "write one self-contained HTML page: tables with 95% intervals, per-metric bar charts, "
+             "training curves, identifier report")
             ("json", po::bool_switch()->default_value(false), "print JSON instead of text tables")
             ("resamples", po::value<int64_t>()->default_value(2000),
              "randomisation resamples of the significance test (0 = paired t-test)")

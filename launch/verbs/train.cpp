@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "core/common/check.h"
 #include "core/common/ranged_option.h"
 #include "core/common/log.h"
@@ -34,6 +36,44 @@ std::string read_text(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Where everything went, for people (lines) or scripts (--json: one JSON object on stdout).
+void print_summary(const po::variables_map& vm, const train::Trainer& trainer,
+                   train::TrainStatus status, int exit_code) {
+  const fs::path out = fs::absolute(vm["out"].as<std::string>()).lexically_normal();
+  const fs::path checkpoints = out / "checkpoints";
+  const auto latest = dist::find_latest_checkpoint(checkpoints.string());
+  const auto best = dist::find_best_checkpoint(checkpoints.string());
+  const char* state = status == train::TrainStatus::kStopRequested ? "stopped"
+                      : status == train::TrainStatus::kEarlyStopped ? "early-stopped"
+                                                                     : "finished";
+  if (vm["json"].as<bool>()) {
+    nlohmann::json j = {{"out", out.string()},
+                        {"status", state},
+                        {"exit_code", exit_code},
+                        {"step", trainer.step()},
+                        {"consumed_samples", trainer.consumed_samples()},
+                        {"best_score", trainer.best_metric()},
+                        {"metrics", (out / "metrics.jsonl").string()},
+                        {"config", (out / "config.ini").string()},
+                        {"checkpoints", checkpoints.string()},
+                        {"latest", latest ? nlohmann::json(latest->path) : nlohmann::json(nullptr)},
+                        {"best", best ? nlohmann::json(best->path) : nlohmann::json(nullptr)}};
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("%s: step %lld, %lld samples consumed, best validation score %.4f%s\n",
+                out.string().c_str(), static_cast<long long>(trainer.step()),
+                static_cast<long long>(trainer.consumed_samples()), trainer.best_metric(),
+                status == train::TrainStatus::kEarlyStopped ? " (early stop)"
+                : status == train::TrainStatus::kStopRequested ? " (stopped by a signal: resume with --resume)"
+                                                                : "");
+    std::printf("metrics:     %s\n", (out / "metrics.jsonl").string().c_str());
+    std::printf("checkpoints: %s (latest %s, best %s)\n", checkpoints.string().c_str(),
+                latest ? fs::path(latest->path).filename().string().c_str() : "none",
+                best ? fs::path(best->path).filename().string().c_str() : "none");
+  }
+  std::fflush(stdout);
 }
 
 int run_train(const po::variables_map& vm) {
@@ -142,14 +182,9 @@ int run_train(const po::variables_map& vm) {
   train::Trainer trainer(o, pieces.builder, model, mesh, candidates);
   trainer.maybe_resume();
   const train::TrainStatus status = trainer.run();
-  if (mesh->world_rank() == 0) {
-    std::printf("%s: step %lld, %lld samples consumed, best validation score %.4f%s\n", out.c_str(),
-                static_cast<long long>(trainer.step()),
-                static_cast<long long>(trainer.consumed_samples()), trainer.best_metric(),
-                status == train::TrainStatus::kEarlyStopped ? " (early stop)" : "");
-  }
-  if (status == train::TrainStatus::kStopRequested) return dist::kExitRequeue;
-  return 0;
+  const int exit_code = status == train::TrainStatus::kStopRequested ? dist::kExitRequeue : 0;
+  if (mesh->world_rank() == 0) print_summary(vm, trainer, status, exit_code);
+  return exit_code;
 }
 
 }  // namespace
@@ -219,7 +254,9 @@ Verb verb_train() {
             ("log-every", ranged<int64_t>(1)->default_value(20), "steps between log lines (no terminal)")
             ("resume", po::bool_switch()->default_value(false),
              "continue from the run directory's latest checkpoint (exactly)")
-            ("threads", ranged<int>(0)->default_value(0), "intra-op threads (0 = LibTorch default)");
+            ("threads", ranged<int>(0)->default_value(0), "intra-op threads (0 = LibTorch default)")
+            ("json", po::bool_switch()->default_value(false),
+             "print the summary (status, step, where metrics and checkpoints went) as JSON");
         dist::add_distributed_options(d);
       },
       {},

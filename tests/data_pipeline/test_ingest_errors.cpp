@@ -1,6 +1,9 @@
 // Bad input gets an InputError naming file, line and field, and leaves no output behind.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
 #include "core/common/check.h"
 #include "data_pipeline/dataset.h"
 #include "ingest_fixtures.h"
@@ -159,6 +162,58 @@ TEST(IngestErrors, P5MalformedDatamaps) {
   std::string dir = fresh_dir("p5-malformed");
   std::string prefix = p5_fixture(dir, "1 1 2\n", "{\n  \"id2item\": {\"1\": \"A1\"\n");
   expect_input_error("p5", prefix, dir, {"Toys_and_Games_datamaps.json", "malformed JSON"});
+}
+
+// The S3-Rec release of the same sets: NAME.txt + NAME_item2attributes.json, no datamaps.
+// Item 4 is only in the .txt (no attributes, so no search event); ids "03" and "3" are one item.
+std::string s3rec_fixture(const std::string& dir, const std::string& txt) {
+  write_file(dir + "/Sports_and_Outdoors_item2attributes.json",
+             "{\"1\": [5, 7],\n \"2\": [\"7\"],\n \"3\": [9]}\n");
+  write_file(dir + "/Sports_and_Outdoors.txt", txt);
+  return dir + "/Sports_and_Outdoors";
+}
+
+TEST(IngestErrors, P5WithoutDatamapsKeysByIdAndWarns) {
+  std::string dir = fresh_dir("p5-s3rec");
+  std::string prefix = s3rec_fixture(dir, "1 1 2 3\n2 03 4 1\n\n3 2 4\n");
+  ::testing::internal::CaptureStderr();
+  ingest_source("p5", dir, quick_options(dir + "/out"));  // directory input finds the same files
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("Sports_and_Outdoors_datamaps.json not found"), std::string::npos) << log;
+  EXPECT_NE(log.find("opaque tokens"), std::string::npos) << log;
+  EXPECT_NE(log.find("4 items, 1 of them only in"), std::string::npos) << log;
+  Dataset d(dir + "/out");
+  EXPECT_EQ(d.num_users(), 3);
+  EXPECT_EQ(d.num_items(), 4);
+  EXPECT_EQ(d.num_rec_events(), 8);
+  EXPECT_EQ(d.num_search_events(), 6);  // item 4's two clicks have no words to search with
+  EXPECT_EQ(d.num_queries(), 3);        // "attr5 attr7", "attr7", "attr9"
+  for (int32_t i = 0; i < 4; ++i) EXPECT_EQ(d.item_key(i), std::to_string(i + 1));
+  EXPECT_EQ(d.item_categories(0), "attr5, attr7");
+  EXPECT_EQ(d.item_categories(1), "attr7");
+  EXPECT_EQ(d.item_categories(3), "");
+  std::set<std::string> queries;
+  for (int32_t q = 0; q < d.num_queries(); ++q) queries.insert(std::string(d.query_text(q)));
+  EXPECT_EQ(queries, (std::set<std::string>{"attr5 attr7", "attr7", "attr9"}));
+  std::map<std::string, size_t> events_of;
+  d.for_each_user([&](int32_t, std::string_view key, const std::vector<Event>& events) {
+    events_of[std::string(key)] = events.size();
+  });
+  EXPECT_EQ(events_of, (std::map<std::string, size_t>{{"1", 6}, {"2", 5}, {"3", 3}}));
+}
+
+TEST(IngestErrors, P5WithoutDatamapsBadItemId) {
+  std::string dir = fresh_dir("p5-s3rec-bad");
+  std::string prefix = s3rec_fixture(dir, "1 1 2\n2 3 B00X\n");
+  expect_input_error("p5", prefix, dir, {"Sports_and_Outdoors.txt:2", "field 'item' 2", "'B00X'"});
+}
+
+TEST(IngestErrors, P5WithoutDatamapsBadAttribute) {
+  std::string dir = fresh_dir("p5-s3rec-attr");
+  std::string prefix = s3rec_fixture(dir, "1 1 2\n");
+  write_file(prefix + "_item2attributes.json", "{\"1\": [5],\n \"2\": [\"red\"]}\n");
+  expect_input_error("p5", prefix, dir,
+                     {"Sports_and_Outdoors_item2attributes.json:2", "item '2'", "'red'"});
 }
 
 TEST(IngestErrors, P5MissingDatamapsField) {

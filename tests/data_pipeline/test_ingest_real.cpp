@@ -96,6 +96,26 @@ TEST(IngestReal, BeautyP5) {
   EXPECT_EQ(d.examples(Task::kRec, Split::kTest).size(), 0u);
 }
 
+// The S3-Rec layout of the same set: Beauty.txt + Beauty_item2attributes.json without datamaps
+// (links to the shared files, so nothing is copied). Same users, items and clicks; keys are ids.
+TEST(IngestReal, BeautyWithoutDatamaps) {
+  std::string dir = fresh_dir("beauty-s3rec");
+  for (const char* name : {"Beauty.txt", "Beauty_item2attributes.json"})
+    fs::create_symlink(fs::absolute(datasets_dir() + "/amazon14-beauty/" + name), dir + "/" + name);
+  IngestOptions o = quick_options(dir + "/ds");
+  o.split.min_prior_search = 0;
+  ingest_source("p5", dir + "/Beauty", o);
+  Dataset d(dir + "/ds");
+  EXPECT_EQ(d.num_users(), 22363);
+  EXPECT_EQ(d.num_items(), 12101);
+  EXPECT_EQ(d.num_rec_events(), 198502);
+  EXPECT_EQ(d.num_search_events(), 198502);
+  EXPECT_EQ(d.num_queries(), 3117);  // 3,110 with datamaps: ids and names dedupe differently
+  EXPECT_EQ(d.item_key(0), "1");
+  EXPECT_EQ(d.item_categories(0).substr(0, 4), "attr");
+  EXPECT_EQ(d.examples(Task::kRec, Split::kTest).size(), 22363u);
+}
+
 TEST(IngestReal, BeautyP5DirectoryInputWithSearchEvents) {
   std::string out = fresh_dir("beauty-dir") + "/ds";
   IngestOptions o = quick_options(out);

@@ -67,6 +67,8 @@ TEST(Config, FlagBeatsFileBeatsDefault) {
   std::string dumped = dump_config(v, vm);
   EXPECT_NE(dumped.find("lr = 0.9"), std::string::npos) << dumped;
   EXPECT_NE(dumped.find("steps = 10"), std::string::npos) << dumped;
+  // --json changes only what is printed, so it stays out of stage stamps.
+  EXPECT_EQ(dumped.find("json"), std::string::npos) << dumped;
 }
 
 TEST(Config, UnknownKeyInRegisteredSectionIsAnError) {

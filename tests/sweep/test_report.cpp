@@ -160,3 +160,71 @@ TEST(Report, BadInputsAreErrors) {
   write_file(f.root / "broken/metrics/gensar.json", "{not json");
   EXPECT_THROW(run_report({(f.root / "broken").string()}, &out), gensar::InputError);
 }
+
+TEST(Report, HtmlPageIntervalsCurvesAndIdentifiers) {
+  Fixture f;
+  write_file(f.root / "full/run/metrics.jsonl",
+             R"({"consumed_samples":8,"loss":5.0,"step":1,"task_loss":{"rec":5.5,"search":4.5}}
+{"consumed_samples":16,"loss":4.0,"step":2,"task_loss":{"rec":4.2,"search":3.8}}
+{"best":0.25,"score":0.25,"step":2,"validation":{"rec.ndcg@5":0.3,"search.ndcg@5":0.2}}
+{"best":0.3,"consumed_samples":24,"score":0.3,"seconds":0.1,"step":3,"validation":{"rec.ndcg@5":0.35}}
+)");
+  write_file(f.root / "full/identifiers.report.json",
+             R"({"items": 40, "id_mode": "joint", "best_epoch": 5,
+                 "levels": [{"level": "s_a", "codes": 8, "used": 6, "usage": 0.75, "perplexity": 5.1}],
+                 "semantic": {"collision_rate_before": 0.2, "collision_rate_after_sinkhorn": 0.05,
+                              "collision_rate_after": 0.0, "length": 3, "suffixed_items": 2},
+                 "history": [{"epoch": 5, "collision": 0.2}], "warnings": ["codebook collapse: s_a"]})");
+  // rec-only trained on full's identifiers (a sweep links them): the page lists the file once.
+  fs::create_symlink("../full/identifiers.report.json", f.root / "rec-only/identifiers.report.json");
+  // A run with counts but no per-case file: Wilson intervals for hit rates, none for the rest.
+  write_file(f.root / "counts-only/metrics/gensar.json",
+             R"({"candidates": {"rec.hr@10": 0.5, "rec.mrr": 0.3, "rec.count": 100}})");
+
+  const std::string page = (f.root / "report.html").string();
+  std::string out;
+  ASSERT_EQ(run_report({f.root.string(), "--html", page, "--json", "--resamples", "500"}, &out), 0);
+  const json report = json::parse(out);
+  const json& rows = report["protocols"]["candidates"]["rows"];
+  // 95% bootstrap interval of full's rec.hr@1 = 36/40 around 0.9 (binomial sd 0.047).
+  const json& ci = rows[0]["ci"]["rec.hr@1"];
+  EXPECT_GT(ci[0].get<double>(), 0.75);
+  EXPECT_LT(ci[0].get<double>(), 0.9);
+  EXPECT_GT(ci[1].get<double>(), 0.9);
+  EXPECT_LE(ci[1].get<double>(), 1.0);
+  EXPECT_FALSE(rows[0]["ci"].contains("search.hr@1"));  // its cases are rec only
+  const json* counts = nullptr;
+  for (const json& r : rows)
+    if (r["system"] == "counts-only") counts = &r;
+  ASSERT_NE(counts, nullptr);
+  EXPECT_NEAR((*counts)["ci"]["rec.hr@10"][0].get<double>(), 0.4038, 1e-3);  // Wilson, n = 100
+  EXPECT_NEAR((*counts)["ci"]["rec.hr@10"][1].get<double>(), 0.5962, 1e-3);
+  EXPECT_FALSE((*counts)["ci"].contains("rec.mrr"));
+
+  const std::string html = read_file(page);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  // rec-only is worse than the reference at p < 0.01 on rec.hr@1: a doubled down mark.
+  EXPECT_NE(html.find("<span class=\"down\">▼▼</span>"), std::string::npos);
+  EXPECT_NE(html.find("training loss per task"), std::string::npos);
+  EXPECT_NE(html.find("full/run/metrics.jsonl"), std::string::npos);
+  // Validation points sit at the samples seen: from the step line (older runs) or their own field.
+  EXPECT_NE(html.find("rec.ndcg@5: 0.3000 at 16"), std::string::npos);
+  EXPECT_NE(html.find("rec.ndcg@5: 0.3500 at 24"), std::string::npos);
+  EXPECT_NE(html.find("<h3>full, rec-only</h3>"), std::string::npos);  // one identifiers file
+  EXPECT_NE(html.find("codebook collapse: s_a"), std::string::npos);
+  size_t bar_charts = 0;
+  for (size_t p = html.find("<svg class=\"chart bars\""); p != std::string::npos;
+       p = html.find("<svg class=\"chart bars\"", p + 1))
+    ++bar_charts;
+  // candidates: rec.hr@1, rec.hr@10, rec.mrr, search.hr@1; full: rec.hr@10; identifiers: 3.
+  EXPECT_EQ(bar_charts, 4u + 1u + 3u);
+
+  // A broken step record names its file and line.
+  write_file(f.root / "full/run/metrics.jsonl", "{\"consumed_samples\":8,\"loss\":5.0,\"step\":1}\n{oops\n");
+  try {
+    run_report({f.root.string(), "--html", page}, &out);
+    ADD_FAILURE() << "no error for a malformed metrics.jsonl";
+  } catch (const gensar::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("full/run/metrics.jsonl:2"), std::string::npos) << e.what();
+  }
+}
