@@ -107,17 +107,7 @@ LoopFigures trainer_loop(const train::RunPieces& pieces, const fs::path& out, in
   train::TaskMixOptions mix;
   mix.seed = o.seed;
   train::SampleStream stream(*pieces.builder, mix, {batch, bucket_window, o.seed});
-  int64_t real = 0, padded = 0;
-  for (int64_t b = 0; b < steps + 2; ++b) {
-    size_t longest = 0;
-    for (int64_t i = 0; i < batch; ++i) {
-      const size_t len = stream.at(b * batch + i).input.size();
-      real += static_cast<int64_t>(len);
-      longest = std::max(longest, len);
-    }
-    padded += static_cast<int64_t>(longest) * batch;
-  }
-  f.padding = 1.0 - static_cast<double>(real) / static_cast<double>(padded);
+  f.padding = train::encoder_padding_share(stream, batch, steps + 2);
   return f;
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "core/common/check.h"
 #include "core/common/log.h"
 #include "data_pipeline/bm25.h"
+#include "data_pipeline/checksum.h"
 #include "data_pipeline/h5.h"
 
 namespace gensar::data {
@@ -303,6 +305,24 @@ void write_eval_candidates(const std::string& dataset_dir, const CandidateOption
                 short_rows, options.negatives);
   }
   fs::rename(tmp_path, final_path);
+  // A dataset records every file's checksum and verifies it on open: rewriting the candidates of
+  // an existing dataset updates that record (ingest writes the manifest again afterwards anyway).
+  const fs::path manifest_path = fs::path(dataset_dir) / "manifest.json";
+  if (fs::exists(manifest_path)) {
+    std::ifstream in(manifest_path);
+    nlohmann::json manifest = nlohmann::json::parse(in, nullptr, false);
+    in.close();
+    if (manifest.is_object() && manifest.contains("files")) {
+      manifest["files"][kFileName] = file_checksum(final_path.string());
+      const fs::path tmp_manifest = manifest_path.string() + ".tmp";
+      {
+        std::ofstream out(tmp_manifest);
+        out << manifest.dump(2) << "\n";
+        GENSAR_INPUT_CHECK(out.good(), "cannot write {}", tmp_manifest.string());
+      }
+      fs::rename(tmp_manifest, manifest_path);
+    }
+  }
   GENSAR_INFO("data", "eval candidates: rec {}+{} and search {}+{} (valid+test) examples, {} negatives each -> {}",
               written[0][0], written[0][1], written[1][0], written[1][1],
               options.negatives, final_path.string());

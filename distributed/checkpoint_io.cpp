@@ -259,16 +259,20 @@ void CheckpointWriter::save_json(const std::string& file_name, const nlohmann::j
   write_json_file(path(file_name), value);
 }
 
+void write_checkpoint_checksums(const std::string& dir) {
+  nlohmann::json sums = nlohmann::json::object();
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_regular_file() && entry.path().filename() != kChecksums)
+      sums[entry.path().filename().string()] = data::file_checksum(entry.path().string());
+  write_json_file((fs::path(dir) / kChecksums).string(), sums);
+}
+
 std::string CheckpointWriter::commit(std::optional<double> metric, bool higher_is_better) {
   GENSAR_CHECK(!staging_.empty(), "CheckpointWriter::commit before begin()");
   comm_->barrier();  // every rank's shards are on disk
   const fs::path final_dir = fs::path(root_) / step_dir_name(step_);
   if (comm_->rank() == 0) {
-    nlohmann::json sums = nlohmann::json::object();
-    for (const auto& entry : fs::directory_iterator(staging_))
-      if (entry.is_regular_file())
-        sums[entry.path().filename().string()] = data::file_checksum(entry.path().string());
-    write_json_file((fs::path(staging_) / kChecksums).string(), sums);
+    write_checkpoint_checksums(staging_);
     fsync_path(staging_, true);
     // Re-saving a step (after a resume) replaces it; the old copy is moved aside first so the
     // rename below still sees an empty target.

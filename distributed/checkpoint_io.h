@@ -59,6 +59,10 @@ struct CheckpointRef {
   std::string path;
 };
 
+// Writes `dir`/checksums.json: the checksum of every other file of the checkpoint directory (the
+// writer's commit does it; tools that assemble a checkpoint themselves call it last).
+void write_checkpoint_checksums(const std::string& dir);
+
 // Throws InputError naming the first file of `dir` that is missing or whose checksum differs from
 // checksums.json (a checkpoint written before checksums existed is accepted as it is).
 void verify_checkpoint(const std::string& dir);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/check.h"
+#include "core/common/log.h"
 #include "data_pipeline/checksum.h"
 
 namespace fs = std::filesystem;
@@ -80,6 +81,34 @@ std::string stage_stamp(const PipelineStage& stage, const std::string& config_pa
     basis += "\n" + input + ":" + (it == upstream.end() ? "" : it->second);
   }
   return data::xxh64_hex(data::xxh64(basis));
+}
+
+int run_stage(const PipelineStage& stage, const std::string& config_path, const std::string& work,
+              const std::string& stamp, bool force, dist::Communicator& world) {
+  const fs::path stamps = fs::path(work) / ".stamps";
+  const fs::path pending_path = stamps / (stage.name + ".pending");
+  po::variables_map vm = resolve_stage(stage, config_path, work);
+  bool resume = false;
+  if (vm.count("resume") > 0) {
+    std::ifstream in(pending_path);
+    std::string pending((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    resume = !force && in.good() && pending == stamp;
+    vm.erase("resume");
+    vm.insert({"resume", po::variable_value(resume, false)});
+  }
+  world.barrier();
+  if (world.rank() == 0) std::ofstream(pending_path) << stamp;
+  GENSAR_INFO("pipeline", "{}: running gensar {}{}", stage.name, stage.verb,
+              resume ? " (resuming the interrupted run)" : "");
+  const int rc = find_verb(stage.verb)->run(vm);
+  if (rc != 0) return rc;
+  world.barrier();
+  if (world.rank() == 0) {
+    std::ofstream(stamps / stage.name) << stamp;
+    std::error_code ec;
+    fs::remove(pending_path, ec);
+  }
+  return 0;
 }
 
 namespace {

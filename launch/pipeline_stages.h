@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "distributed/communicator.h"
 #include "launch/config.h"
 
 namespace gensar::launch {
@@ -33,6 +34,14 @@ po::variables_map resolve_stage(const PipelineStage& stage, const std::string& c
 // from `upstream` hashes as ""). pipeline and sweep share it, so their stamps always agree.
 std::string stage_stamp(const PipelineStage& stage, const std::string& config_path,
                         const std::string& work, const std::map<std::string, std::string>& upstream);
+
+// Runs one stage's verb over `work` (whose .stamps/ directory exists) and, on success, leaves its
+// stamp. A stage that was started with this very stamp and did not finish (stopped, preempted,
+// killed) resumes from its own checkpoint when its verb has --resume; a changed config starts it
+// afresh. `.stamps/STAGE.pending` marks what is in progress. Every rank of `world` calls it.
+// Returns the verb's exit status.
+int run_stage(const PipelineStage& stage, const std::string& config_path, const std::string& work,
+              const std::string& stamp, bool force, dist::Communicator& world);
 
 // Prints GenSAR's metrics beside the baselines' from the workdir's metrics files.
 void print_pipeline_report(const std::string& workdir, std::ostream& out);

@@ -191,11 +191,12 @@ void convert_checkpoint(const std::string& in_path, const std::string& out_dir, 
     }
   }
   for (const auto& [name, bytes] : files) {
-    if (name == "state.json" || name == "model.json") continue;
+    if (name == "state.json" || name == "model.json" || name == "checksums.json") continue;
     write_bytes(tmp / name, bytes);
   }
   write_bytes(tmp / "model.json", to_json(config).dump(2));
   write_bytes(tmp / "state.json", state_json.dump(2));
+  dist::write_checkpoint_checksums(tmp.string());
   fs::rename(tmp, out_dir);
   GENSAR_INFO("convert", "{} (TP {}) -> {} (TP {}, {} parameters)", in_path, source_tp, out_dir,
               tp_size, full.size());

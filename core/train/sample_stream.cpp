@@ -71,4 +71,18 @@ Sample SampleStream::at(int64_t position) {
   return window_samples_[source - (position / m) * m];
 }
 
+double encoder_padding_share(SampleStream& stream, int64_t global_batch, int64_t batches) {
+  int64_t real = 0, padded = 0;
+  for (int64_t b = 0; b < batches; ++b) {
+    size_t longest = 0;
+    for (int64_t i = 0; i < global_batch; ++i) {
+      const size_t len = stream.at(b * global_batch + i).input.size();
+      real += static_cast<int64_t>(len);
+      longest = std::max(longest, len);
+    }
+    padded += static_cast<int64_t>(longest) * global_batch;
+  }
+  return padded > 0 ? 1.0 - static_cast<double>(real) / static_cast<double>(padded) : 0.0;
+}
+
 }  // namespace gensar::train

@@ -49,4 +49,8 @@ class SampleStream {
   std::vector<int64_t> window_source_;  // stream offset in window -> base offset in window
 };
 
+// Share of the encoder's input tokens that is padding over the first `batches` global batches of
+// `global_batch` samples (each batch padded to its longest input): what bucketing is for.
+double encoder_padding_share(SampleStream& stream, int64_t global_batch, int64_t batches);
+
 }  // namespace gensar::train

@@ -102,9 +102,8 @@ int run_pipeline(const po::variables_map& vm) {
                                      {"output", output.string()}});
         continue;
       }
-      GENSAR_INFO("pipeline", "{}: running gensar {}", stage.name, stage.verb);
       const auto t0 = std::chrono::steady_clock::now();
-      const int rc = find_verb(stage.verb)->run(resolve_stage(stage, config, work));
+      const int rc = run_stage(stage, config, work, stamp, force, *world);
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (rc != 0) {
@@ -120,8 +119,6 @@ int run_pipeline(const po::variables_map& vm) {
       }
       summary["stages"].push_back({{"stage", stage.name}, {"status", "ran"},
                                    {"output", output.string()}, {"seconds", seconds}});
-      world->barrier();
-      if (root) write_file(stamp_path, stamp);
     }
   }
   if (!root) return 0;

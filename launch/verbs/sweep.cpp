@@ -100,13 +100,12 @@ class SweepRunner {
     }
     world_->barrier();
     GENSAR_INFO("sweep", "{}/{}: running gensar {}", plan_.variants[v].name, p.stage, stage.verb);
-    const int rc = verb->run(resolve_stage(stage, plan_.config_paths[v], work.string()));
+    // Same stamp and pending-resume rule as `gensar pipeline`.
+    const int rc = run_stage(stage, plan_.config_paths[v], work.string(), p.stamp, force_, *world_);
     if (rc != 0) {
       GENSAR_ERROR("sweep", "{}/{} failed with status {}", plan_.variants[v].name, p.stage, rc);
       return rc;
     }
-    world_->barrier();
-    if (world_->rank() == 0) write_text(work / ".stamps" / p.stage, p.stamp);
     return 0;
   }
 

@@ -151,7 +151,8 @@ void check_candidates(const std::string& dir, int negatives, const CandidateOpti
   EXPECT_EQ(cands.negatives(), negatives);
   Bm25Index bm25(Bm25Params{options.bm25_k1, options.bm25_b});
   for (int32_t i = 0; i < ds.num_items(); ++i)
-    bm25.add(bm25_item_document(ds.item_title(i), ds.item_description(i), ds.item_brand(i), ds.item_categories(i)));
+    bm25.add(bm25_item_document(ds.item_title(i), ds.item_description(i), ds.item_brand(i), ds.item_categories(i),
+                                options.bm25_fields));
   size_t rows = 0, bm25_rows_checked = 0;
   for (Task task : {Task::kRec, Task::kSearch}) {
     for (Split split : {Split::kValid, Split::kTest}) {

@@ -92,7 +92,7 @@ TEST(Learning, ShortTrainingBeatsChanceOnBothTasks) {
   o.checkpoint_files = {{"config.ini", "dataset = x\n"}};
   o.mix.enable_only("rec,search,query_item");
   o.batch_size = 32;
-  o.max_steps = 150;
+  o.max_steps = 300;
   o.lr = 3e-3;
   o.warmup_ratio = 0.05;
   auto mesh = std::make_shared<dist::ProcessMesh>(dist::single_process_communicator(),
@@ -111,7 +111,8 @@ TEST(Learning, ShortTrainingBeatsChanceOnBothTasks) {
   const auto& m = r.metrics.at("candidates");
   ASSERT_GT(m.at("rec.count"), 100);
   ASSERT_GT(m.at("search.count"), 100);
-  // Chance is 0.25 with 20 candidates; a clear margin on both tasks.
-  EXPECT_GT(m.at("rec.hr@5"), 0.40) << "rec " << m.at("rec.hr@5");
-  EXPECT_GT(m.at("search.hr@5"), 0.40) << "search " << m.at("search.hr@5");
+  // Chance is 0.25 with 20 candidates; with ~300 cases per task the standard error of HR@5 is about
+  // 0.025, so 0.35 is four standard errors above chance.
+  EXPECT_GT(m.at("rec.hr@5"), 0.35) << "rec " << m.at("rec.hr@5");
+  EXPECT_GT(m.at("search.hr@5"), 0.35) << "search " << m.at("search.hr@5");
 }

@@ -15,24 +15,6 @@ using namespace gensar;
 using namespace gensar::train;
 using namespace gensar::train::testing;
 
-namespace {
-
-double padding_fraction(SampleStream& stream, int64_t global_batch, int64_t batches) {
-  int64_t real = 0, padded = 0;
-  for (int64_t b = 0; b < batches; ++b) {
-    size_t longest = 0;
-    for (int64_t i = 0; i < global_batch; ++i) {
-      const size_t len = stream.at(b * global_batch + i).input.size();
-      real += static_cast<int64_t>(len);
-      longest = std::max(longest, len);
-    }
-    padded += static_cast<int64_t>(longest) * global_batch;
-  }
-  return 1.0 - static_cast<double>(real) / static_cast<double>(padded);
-}
-
-}  // namespace
-
 TEST(SampleStream, WindowsPermuteTheBaseStreamAndAreReproducible) {
   TinyRun run = make_tiny_run("stream");
   TaskMixOptions mix;
@@ -72,7 +54,7 @@ TEST(SampleStream, SortedWindowsCutPadding) {
   const int64_t g = 8;
   SampleStream plain(*run.pieces.builder, mix, {g, 0, 2024});
   SampleStream bucketed(*run.pieces.builder, mix, {g, 20, 2024});
-  const double before = padding_fraction(plain, g, 20);
-  const double after = padding_fraction(bucketed, g, 20);
+  const double before = encoder_padding_share(plain, g, 20);
+  const double after = encoder_padding_share(bucketed, g, 20);
   EXPECT_LT(after, before / 2) << "padding " << before << " -> " << after;
 }
