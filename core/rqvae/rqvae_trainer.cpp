@@ -299,7 +299,8 @@ RqvaeResult build_identifiers(const EmbeddingTable& text_table, const EmbeddingT
       double rate = o.select == "recon" ? recon : e.mean_collision(o.id_mode);
       double loss = o.select == "recon" ? e.mean_collision(o.id_mode) : recon + e.vq;
       if (o.select == "recon" && step < warmup_steps && epoch != epochs) rate = 1e300;
-      history.push_back({{"epoch", epoch}, {"train_loss", epoch_loss}, {"collision", rate},
+      history.push_back({{"epoch", epoch}, {"train_loss", epoch_loss},
+                         {"collision", e.mean_collision(o.id_mode)},
                          {"recon_sem", e.recon_sem}, {"recon_col", e.recon_col}, {"vq", e.vq}});
       GENSAR_INFO(kLog, "epoch {}/{} (step {}) loss {:.5f} collision sem {:.4f} col {:.4f} recon {:.5f}/{:.5f}",
                   epoch, epochs, step, epoch_loss, e.sem_collision, e.col_collision, e.recon_sem,

@@ -90,8 +90,6 @@ class SweepRunner {
       GENSAR_INFO("sweep", "{}/{}: up to date", plan_.variants[v].name, p.stage);
       return 0;
     }
-    const Verb* verb = find_verb(stage.verb);
-    GENSAR_CHECK(verb != nullptr, "stage {} needs verb {}", stage.name, stage.verb);
     if (world_->rank() == 0) {
       fs::create_directories(work / ".stamps");
       // A product that is a link into another variant must not be written through.
