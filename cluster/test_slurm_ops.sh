@@ -94,7 +94,22 @@ while pgrep -f "slurmstepd: \[$job\." > /dev/null; do
   [ $((SECONDS - start)) -lt 60 ] || fail "job $job's stopped attempt did not end"
   sleep 0.5
 done
+# slurmd revoked the stopped attempt's credential at a time in whole seconds and refuses any new
+# credential issued in that same second ("credential revoked": the job fails for good). On a
+# loaded machine the stopped attempt can end within the second of the revocation, so let the
+# clock move past it before releasing the job.
+sleep 2
 scontrol update JobId="$job" StartTime=now || fail "scontrol update StartTime=now"
+start=$SECONDS
+until grep -q "restart 1" "$WORK/train-$job.out"; do
+  state=$(job_state "$job")
+  case "$state" in PENDING|RUNNING|CONFIGURING) ;; *)
+    grep -n "job $job\b\|JobId=$job\b" "${SLURM_CONF%/*}/log/"slurm*.log >&2
+    fail "requeued job $job did not start again (state ${state:-forgotten})" ;;
+  esac
+  [ $((SECONDS - start)) -lt 120 ] || fail "requeued job $job did not start within 120 s (state $state)"
+  sleep 0.5
+done
 
 # 3. Resume on another DP size: 1 task x batch 8 = the same global batch as 2 tasks x 4.
 dp1=$(sbatch --parsable --ntasks-per-node=1 --output="$WORK/dp1-%j.out" \
