@@ -2,6 +2,10 @@
 
 #include "core/common/check.h"
 
+#include <map>
+#include <sstream>
+#include <string>
+
 namespace gensar::model {
 
 T5Config T5Config::tiger(int64_t vocab_size) {
@@ -32,11 +36,45 @@ T5Config T5Config::t5_small(int64_t vocab_size) {
   return c;
 }
 
-T5Config T5Config::preset(const std::string& name, int64_t vocab_size) {
-  if (name == "tiger") return tiger(vocab_size);
-  if (name == "t5-small") return t5_small(vocab_size);
-  GENSAR_INPUT_CHECK(false, "unknown model preset '{}' (expected tiger or t5-small)", name);
-  return {};
+// "NAME" or "NAME:key=value,key=value": a named size with some dimensions changed, so that a
+// config file can choose a model shape (the checkpoint's model.json records the result).
+T5Config T5Config::preset(const std::string& spec, int64_t vocab_size) {
+  const size_t colon = spec.find(':');
+  const std::string name = spec.substr(0, colon);
+  T5Config c;
+  if (name == "tiger") {
+    c = tiger(vocab_size);
+  } else if (name == "t5-small") {
+    c = t5_small(vocab_size);
+  } else {
+    GENSAR_INPUT_CHECK(false, "unknown model preset '{}' (expected tiger or t5-small, optionally "
+                       "followed by :key=value,... overrides)", name);
+  }
+  if (colon == std::string::npos) return c;
+  const std::map<std::string, int64_t*> keys = {
+      {"d_model", &c.d_model}, {"d_kv", &c.d_kv}, {"heads", &c.num_heads}, {"d_ff", &c.d_ff},
+      {"encoder_layers", &c.num_encoder_layers}, {"decoder_layers", &c.num_decoder_layers}};
+  std::stringstream list(spec.substr(colon + 1));
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    GENSAR_INPUT_CHECK(eq != std::string::npos && keys.count(key),
+                       "--preset '{}': '{}' is not key=value with a key among d_model, d_kv, heads, "
+                       "d_ff, encoder_layers, decoder_layers", spec, item);
+    const std::string value = item.substr(eq + 1);
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    GENSAR_INPUT_CHECK(used == value.size() && !value.empty() && v > 0,
+                       "--preset '{}': {} must be a positive whole number, got '{}'", spec, key, value);
+    *keys.at(key) = v;
+  }
+  return c;
 }
 
 void T5Config::validate(int tp_size) const {

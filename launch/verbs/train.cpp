@@ -198,7 +198,7 @@ Verb verb_train() {
             ("dataset", po::value<std::string>()->required(), "ingested dataset directory")
             ("identifiers", po::value<std::string>()->required(), "identifiers.h5 from `gensar index`")
             ("out", po::value<std::string>()->required(), "run directory (checkpoints/, metrics.jsonl)")
-            ("preset", po::value<std::string>()->default_value("tiger"), "model size: tiger | t5-small")
+            ("preset", po::value<std::string>()->default_value("tiger"), "model size: tiger | t5-small, optionally with overrides, e.g. tiger:d_ff=512,heads=4,d_kv=32,encoder_layers=2,decoder_layers=2")
             ("init-hf", po::value<std::string>()->default_value(""),
              "initialise from a Hugging Face T5 safetensors file (new token rows are drawn)")
             ("spm-model", po::value<std::string>()->default_value(""),

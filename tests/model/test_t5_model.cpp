@@ -139,6 +139,23 @@ TEST(T5Model, DropoutRngStateRestoresMasks) {
   EXPECT_EQ(first.item<double>(), replay.item<double>());
 }
 
+TEST(T5Config, PresetOverridesChangeOnlyTheNamedDimensions) {
+  const T5Config base = T5Config::preset("tiger", 64);
+  const T5Config c = T5Config::preset("tiger:d_ff=512,heads=4,d_kv=32,encoder_layers=2", 64);
+  EXPECT_EQ(c.d_ff, 512);
+  EXPECT_EQ(c.num_heads, 4);
+  EXPECT_EQ(c.d_kv, 32);
+  EXPECT_EQ(c.num_encoder_layers, 2);
+  EXPECT_EQ(c.num_decoder_layers, base.num_decoder_layers);
+  EXPECT_EQ(c.d_model, base.d_model);
+  EXPECT_EQ(c.vocab_size, 64);
+  EXPECT_THROW(T5Config::preset("tiger:d_ff", 64), std::exception);
+  EXPECT_THROW(T5Config::preset("tiger:width=3", 64), std::exception);
+  EXPECT_THROW(T5Config::preset("tiger:d_ff=-1", 64), std::exception);
+  EXPECT_THROW(T5Config::preset("tiger:d_ff=12x", 64), std::exception);
+  EXPECT_THROW(T5Config::preset("huge", 64), std::exception);
+}
+
 TEST(T5Model, ParameterCountAndShardMap) {
   for (auto ff : {FeedForward::kRelu, FeedForward::kGatedGelu}) {
     for (bool tied : {true, false}) {
