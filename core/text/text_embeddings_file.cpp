@@ -16,6 +16,8 @@ const char* const kSchema = "gensar-text-embeddings/1";
 }
 
 torch::Tensor to_matrix(const EmbeddingsFile& file) {
+  GENSAR_CHECK(file.values.size() == static_cast<size_t>(file.rows() * file.dim),
+               "{} values for {} keys x {} columns", file.values.size(), file.rows(), file.dim);
   torch::Tensor out = torch::empty({file.rows(), file.dim}, torch::kFloat32);
   std::copy(file.values.begin(), file.values.end(), out.data_ptr<float>());
   return out;
@@ -46,8 +48,8 @@ TextEmbeddings read_text_embeddings(const std::string& path) {
   GENSAR_INPUT_CHECK(file.attribute("schema") == kSchema,
                      "{}: not a gensar text-embeddings file (schema attribute '{}')", path, file.attribute("schema"));
   TextEmbeddings e;
+  e.matrix = to_matrix(file);  // before the keys move out: rows() counts them
   e.item_keys = std::move(file.keys);
-  e.matrix = to_matrix(file);
   e.encoder = file.attribute("encoder");
   e.config_hash = file.attribute("config_hash");
   return e;
