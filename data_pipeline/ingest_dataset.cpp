@@ -79,12 +79,11 @@ void write_items_and_queries(const std::string& tmp, const std::vector<RawItem>&
     brand.push_back(it.brand);
     categories.push_back(it.categories);
   }
+  // In this order: the bytes of items.h5 (checksummed in the manifest) depend on it.
+  const std::pair<const char*, const StringColumn*> text_columns[] = {
+      {"key", &key}, {"title", &title}, {"description", &description}, {"brand", &brand}, {"categories", &categories}};
   h5::File items = h5::File::create(tmp + "/items.h5");
-  items.write_column("key", key);
-  items.write_column("title", title);
-  items.write_column("description", description);
-  items.write_column("brand", brand);
-  items.write_column("categories", categories);
+  for (const auto& [name, column] : text_columns) items.write_column(name, *column);
   items.write("popularity", popularity);
   h5::File queries = h5::File::create(tmp + "/queries.h5");
   queries.write_column("text", query_texts);
