@@ -9,11 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/common/atomic_file.h"
 #include "core/common/check.h"
+#include "core/common/h5.h"
 #include "core/common/log.h"
 #include "data_pipeline/bm25.h"
 #include "data_pipeline/checksum.h"
-#include "data_pipeline/h5.h"
 
 namespace gensar::data {
 namespace {
@@ -137,66 +138,16 @@ std::vector<int32_t> candidate_row(const Context& ctx, Task task, Split split, c
   return row;
 }
 
-// A 1-D chunked, extendable HDF5 dataset that rows are appended to, so candidates for any number
-// of users are written shard by shard in bounded memory.
-class AppendColumn {
- public:
-  AppendColumn(hid_t file, const std::string& name, hid_t type, hsize_t expected) : name_(name), type_(type) {
-    ensure_groups(file, name);
-    hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED};
-    h5::Handle space(H5Screate_simple(1, dims, maxdims), H5Sclose);
-    h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-    hsize_t chunk[1] = {std::max<hsize_t>(1, std::min<hsize_t>(expected, 1 << 16))};
-    H5Pset_chunk(dcpl.get(), 1, chunk);
-    H5Pset_obj_track_times(dcpl.get(), false);  // same content, same bytes
-    dataset_ = h5::Handle(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-                          H5Dclose);
-    GENSAR_CHECK(dataset_.valid(), "cannot create dataset {}", name);
-  }
-
-  template <typename T>
-  void append(const std::vector<T>& values) {
-    if (values.empty()) return;
-    hsize_t start[1] = {size_}, count[1] = {values.size()}, new_size[1] = {size_ + values.size()};
-    GENSAR_CHECK(H5Dset_extent(dataset_.get(), new_size) >= 0, "cannot extend dataset {}", name_);
-    h5::Handle file_space(H5Dget_space(dataset_.get()), H5Sclose);
-    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
-    h5::Handle memory_space(H5Screate_simple(1, count, nullptr), H5Sclose);
-    GENSAR_CHECK(H5Dwrite(dataset_.get(), type_, memory_space.get(), file_space.get(), H5P_DEFAULT, values.data()) >= 0,
-                 "cannot write dataset {} (disk full?)", name_);
-    size_ += values.size();
-  }
-  hsize_t size() const { return size_; }
-
- private:
-  static void ensure_groups(hid_t file, const std::string& name) {
-    size_t pos = 0;
-    while ((pos = name.find('/', pos + 1)) != std::string::npos) {
-      const std::string prefix = name.substr(0, pos);
-      if (H5Lexists(file, prefix.c_str(), H5P_DEFAULT) > 0) continue;
-      h5::Handle gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
-      H5Pset_obj_track_times(gcpl.get(), false);
-      h5::Handle group(H5Gcreate2(file, prefix.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), H5Gclose);
-      GENSAR_CHECK(group.valid(), "cannot create group {}", prefix);
-    }
-  }
-
-  std::string name_;
-  hid_t type_;
-  h5::Handle dataset_;
-  hsize_t size_ = 0;
-};
-
 // One (task, split) table being written: user, event_index, offsets (starting at 0) and items.
 struct TableWriter {
-  TableWriter(hid_t file, const std::string& base, size_t rows, int negatives)
-      : user(file, base + "/user", H5T_NATIVE_INT32, rows),
-        event_index(file, base + "/event_index", H5T_NATIVE_INT32, rows),
-        offsets(file, base + "/offsets", H5T_NATIVE_INT64, rows + 1),
-        items(file, base + "/items", H5T_NATIVE_INT32, rows * (negatives + 1)) {
+  TableWriter(h5::File& file, const std::string& base, size_t rows, int negatives)
+      : user(file, base + "/user", h5::Type::kInt32, rows),
+        event_index(file, base + "/event_index", h5::Type::kInt32, rows),
+        offsets(file, base + "/offsets", h5::Type::kInt64, rows + 1),
+        items(file, base + "/items", h5::Type::kInt32, rows * (negatives + 1)) {
     offsets.append(std::vector<int64_t>{0});
   }
-  AppendColumn user, event_index, offsets, items;
+  h5::AppendColumn user, event_index, offsets, items;
 };
 
 }  // namespace
@@ -230,20 +181,19 @@ void write_eval_candidates(const std::string& dataset_dir, const CandidateOption
                          {"protocol", "rec: popularity negatives excluding the user's items; "
                                       "search: BM25 top hits excluding the target, popularity fill"}};
   const fs::path final_path = fs::path(dataset_dir) / kFileName;
-  const fs::path tmp_path = fs::path(dataset_dir) / (std::string(kFileName) + ".tmp");
   int64_t short_rows = 0;
   size_t written[2][2] = {{0, 0}, {0, 0}};
-  {
-    h5::File file = h5::File::create(tmp_path.string());
+  replace_file_atomically(final_path.string(), [&](const std::string& temp) {
+    h5::File file = h5::File::create(temp);
     StringColumn meta_column;
     meta_column.push_back(meta.dump());
-    file.write_strings("meta/options", meta_column);
+    file.write_column("meta/options", meta_column);
     file.write("meta/negatives", std::vector<int64_t>{options.negatives});
     file.write("meta/seed", std::vector<int64_t>{static_cast<int64_t>(options.seed)});
     std::unique_ptr<TableWriter> tables[2][2];
     for (int t = 0; t < 2; ++t)
       for (int sp = 0; sp < 2; ++sp)
-        tables[t][sp] = std::make_unique<TableWriter>(file.id(), table_path(kTasks[t], kEvalSplits[sp]),
+        tables[t][sp] = std::make_unique<TableWriter>(file, table_path(kTasks[t], kEvalSplits[sp]),
                                                       dataset.examples(kTasks[t], kEvalSplits[sp]).size(),
                                                       options.negatives);
     const int threads = std::max(1, options.threads);
@@ -299,12 +249,11 @@ void write_eval_candidates(const std::string& dataset_dir, const CandidateOption
                      "{}: {} candidate rows for {} examples (examples not in shard order?)",
                      table_path(kTasks[t], kEvalSplits[sp]), written[t][sp],
                      dataset.examples(kTasks[t], kEvalSplits[sp]).size());
-  }
+  });
   if (short_rows > 0) {
     GENSAR_WARN("data", "{} evaluation examples have fewer than {} negatives (users who clicked nearly every item)",
                 short_rows, options.negatives);
   }
-  fs::rename(tmp_path, final_path);
   // A dataset records every file's checksum and verifies it on open: rewriting the candidates of
   // an existing dataset updates that record (ingest writes the manifest again afterwards anyway).
   const fs::path manifest_path = fs::path(dataset_dir) / "manifest.json";
@@ -314,13 +263,7 @@ void write_eval_candidates(const std::string& dataset_dir, const CandidateOption
     in.close();
     if (manifest.is_object() && manifest.contains("files")) {
       manifest["files"][kFileName] = file_checksum(final_path.string());
-      const fs::path tmp_manifest = manifest_path.string() + ".tmp";
-      {
-        std::ofstream out(tmp_manifest);
-        out << manifest.dump(2) << "\n";
-        GENSAR_INPUT_CHECK(out.good(), "cannot write {}", tmp_manifest.string());
-      }
-      fs::rename(tmp_manifest, manifest_path);
+      write_file_atomically(manifest_path.string(), manifest.dump(2) + "\n");
     }
   }
   GENSAR_INFO("data", "eval candidates: rec {}+{} and search {}+{} (valid+test) examples, {} negatives each -> {}",
@@ -354,11 +297,11 @@ EvalCandidates load_eval_candidates(const std::string& dir) {
   verify_dataset_file(dir, kFileName);
   h5::File file = h5::File::open(path.string());
   EvalCandidates c;
-  StringColumn meta = file.read_strings("meta/options");
+  StringColumn meta = file.read_column("meta/options");
   GENSAR_INPUT_CHECK(meta.size() == 1, "{}: field 'meta/options' must hold one string", path.string());
   c.options_json_ = std::string(meta.get(0));
-  auto negatives = file.read_i64("meta/negatives");
-  auto seed = file.read_i64("meta/seed");
+  auto negatives = file.read<int64_t>("meta/negatives");
+  auto seed = file.read<int64_t>("meta/seed");
   GENSAR_INPUT_CHECK(negatives.size() == 1 && seed.size() == 1, "{}: malformed 'meta'", path.string());
   c.negatives_ = static_cast<int>(negatives[0]);
   c.seed_ = static_cast<uint64_t>(seed[0]);
@@ -366,10 +309,10 @@ EvalCandidates load_eval_candidates(const std::string& dir) {
     for (int sp = 0; sp < 2; ++sp) {
       const std::string base = table_path(kTasks[t], kEvalSplits[sp]);
       EvalCandidates::Table& table = c.tables_[t][sp];
-      table.user = file.read_i32(base + "/user");
-      table.event_index = file.read_i32(base + "/event_index");
-      table.items = file.read_i32(base + "/items");
-      table.offsets = file.read_i64(base + "/offsets");
+      table.user = file.read<int32_t>(base + "/user");
+      table.event_index = file.read<int32_t>(base + "/event_index");
+      table.items = file.read<int32_t>(base + "/items");
+      table.offsets = file.read<int64_t>(base + "/offsets");
       GENSAR_INPUT_CHECK(table.event_index.size() == table.user.size() &&
                              table.offsets.size() == table.user.size() + 1 && table.offsets.front() == 0 &&
                              table.offsets.back() == static_cast<int64_t>(table.items.size()),

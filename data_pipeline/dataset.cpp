@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "core/common/check.h"
+#include "core/common/h5.h"
 #include "data_pipeline/checksum.h"
-#include "data_pipeline/h5.h"
 
 namespace gensar::data {
 
@@ -74,24 +74,24 @@ Dataset::Dataset(const std::string& dir) : dir_(dir) {
 
   for (const char* file : {"items.h5", "queries.h5", "splits.h5"}) verify_file(file);
   h5::File items = h5::File::open((fs::path(dir) / "items.h5").string());
-  item_keys_ = items.read_strings("key");
-  titles_ = items.read_strings("title");
-  descriptions_ = items.read_strings("description");
-  brands_ = items.read_strings("brand");
-  categories_ = items.read_strings("categories");
-  popularity_ = items.read_i64("popularity");
+  item_keys_ = items.read_column("key");
+  titles_ = items.read_column("title");
+  descriptions_ = items.read_column("description");
+  brands_ = items.read_column("brand");
+  categories_ = items.read_column("categories");
+  popularity_ = items.read<int64_t>("popularity");
   for (size_t i = 0; i < item_keys_.size(); ++i)
     item_index_.emplace(std::string(item_keys_.get(i)), static_cast<int32_t>(i));
 
   h5::File queries = h5::File::open((fs::path(dir) / "queries.h5").string());
-  queries_ = queries.read_strings("text");
+  queries_ = queries.read_column("text");
 
   h5::File splits = h5::File::open((fs::path(dir) / "splits.h5").string());
   for (Task task : {Task::kRec, Task::kSearch}) {
     for (Split split : {Split::kTrain, Split::kValid, Split::kTest}) {
       std::string base = std::string(task_name(task)) + "/" + split_name(split);
-      auto users = splits.read_i32(base + "/user");
-      auto index = splits.read_i32(base + "/event_index");
+      auto users = splits.read<int32_t>(base + "/user");
+      auto index = splits.read<int32_t>(base + "/event_index");
       GENSAR_INPUT_CHECK(users.size() == index.size(), "{}: {} has {} users but {} event indices",
                          splits.path(), base, users.size(), index.size());
       auto& out = examples_[static_cast<int>(task)][static_cast<int>(split)];
@@ -156,13 +156,13 @@ Shard Dataset::load_shard(int shard) const {
   Shard s;
   s.index = shard;
   s.first_user = info.first_user;
-  s.user_keys = f.read_strings("user_key");
-  s.user_offsets = f.read_i64("user_offsets");
-  auto item = f.read_i32("item");
-  auto timestamp = f.read_i64("timestamp");
-  auto position = f.read_i64("position");
-  auto kind = f.read_u8("kind");
-  auto query = f.read_i32("query");
+  s.user_keys = f.read_column("user_key");
+  s.user_offsets = f.read<int64_t>("user_offsets");
+  auto item = f.read<int32_t>("item");
+  auto timestamp = f.read<int64_t>("timestamp");
+  auto position = f.read<int64_t>("position");
+  auto kind = f.read<uint8_t>("kind");
+  auto query = f.read<int32_t>("query");
   size_t n = item.size();
   GENSAR_INPUT_CHECK(timestamp.size() == n && position.size() == n && kind.size() == n &&
                          query.size() == n,

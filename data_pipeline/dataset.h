@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/common/string_column.h"
 #include "data_pipeline/raw_log.h"
 
 namespace gensar::data {
@@ -52,18 +53,7 @@ struct Example {
 };
 
 // Offsets + bytes: strings column as stored in HDF5. get(i) is a view into `bytes`.
-struct StringColumn {
-  std::vector<int64_t> offsets{0};  // size n+1
-  std::string bytes;
-  size_t size() const { return offsets.size() - 1; }
-  std::string_view get(size_t i) const {
-    return std::string_view(bytes).substr(offsets[i], offsets[i + 1] - offsets[i]);
-  }
-  void push_back(std::string_view s) {
-    bytes.append(s.data(), s.size());
-    offsets.push_back(static_cast<int64_t>(bytes.size()));
-  }
-};
+using gensar::StringColumn;
 
 // One shard in memory: its users (global indices first_user .. first_user+num_users-1) and events.
 struct Shard {

@@ -18,23 +18,16 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/common/atomic_file.h"
 #include "core/common/check.h"
 #include "core/common/log.h"
-#include "data_pipeline/checksum.h"
-#include "data_pipeline/h5.h"
-#include "data_pipeline/query_words.h"
-
-#ifdef GENSAR_DATA_HAVE_WATCHDOG
-#include "distributed/watchdog.h"
-#define GENSAR_LONG_PHASE_WAIT(phase) ::gensar::dist::LongPhaseWait long_phase_wait_(phase)
-#else
-#define GENSAR_LONG_PHASE_WAIT(phase) (void)0
-#endif
-
-#if __has_include("data_pipeline/candidates.h")
+#include "core/common/read_file.h"
 #include "data_pipeline/candidates.h"
-#define GENSAR_HAVE_CANDIDATES 1
-#endif
+#include "data_pipeline/checksum.h"
+#include "data_pipeline/ingest_dataset.h"
+#include "data_pipeline/ingest_shard.h"
+#include "data_pipeline/query_words.h"
+#include "distributed/watchdog.h"
 
 namespace gensar::data {
 
@@ -75,22 +68,9 @@ void remove_stale_temporaries(const fs::path& out) {
   }
 }
 
-std::string bucket_path(const std::string& parts, int b) {
-  return fmt::format("{}/bucket-{:05d}.bin", parts, b);
-}
-std::string shard_name(int s) { return fmt::format("shard-{:05d}.h5", s); }
 
 // ---- Phase 1: the source, streamed into hash buckets (rank 0) ----------------------------------
 
-// One event as written to a bucket file: u32 user length, user bytes, then the fixed part.
-struct FixedPart {
-  int32_t item;
-  int64_t timestamp;
-  int64_t position;
-  uint8_t kind;
-  int32_t query;
-};
-constexpr size_t kFixedBytes = 4 + 8 + 8 + 1 + 4;
 
 class BucketSink : public RawSink {
  public:
@@ -224,140 +204,6 @@ class BucketSink : public RawSink {
   std::string record_;
 };
 
-// ---- Phase 2: one shard (any rank) --------------------------------------------------------------
-
-struct LoadedEvent {
-  int32_t user;
-  int32_t seq;  // arrival order: the last tie-break, so the order never depends on sort stability
-  Event e;
-};
-
-struct ShardMeta {
-  int32_t users = 0;
-  int64_t events = 0;
-  std::string checksum;
-};
-
-void write_examples(const std::string& path, std::vector<Example> (&ex)[2][3]) {
-  std::ofstream out(path, std::ios::binary);
-  for (auto& task : ex) {
-    for (auto& list : task) {
-      uint64_t n = list.size();
-      out.write(reinterpret_cast<const char*>(&n), 8);
-      out.write(reinterpret_cast<const char*>(list.data()),
-                static_cast<std::streamsize>(n * sizeof(Example)));
-    }
-  }
-  GENSAR_CHECK(out.good(), "writing {} failed", path);
-}
-
-void read_examples(const std::string& path, int32_t user_offset, std::vector<Example> (&ex)[2][3]) {
-  std::ifstream in(path, std::ios::binary);
-  GENSAR_CHECK(in.good(), "cannot open {}", path);
-  for (auto& task : ex) {
-    for (auto& list : task) {
-      uint64_t n = 0;
-      in.read(reinterpret_cast<char*>(&n), 8);
-      size_t start = list.size();
-      list.resize(start + n);
-      in.read(reinterpret_cast<char*>(list.data() + start), static_cast<std::streamsize>(n * sizeof(Example)));
-      for (size_t i = start; i < list.size(); ++i) list[i].user += user_offset;
-    }
-  }
-  GENSAR_CHECK(in.good(), "reading {} failed", path);
-}
-
-ShardMeta build_shard(const std::string& tmp, const std::string& parts, int shard, int first_bucket,
-                      int last_bucket, const SplitOptions& split) {
-  StringColumn user_keys;
-  std::unordered_map<std::string, int32_t> user_index;
-  std::vector<LoadedEvent> events;
-  std::vector<char> buf;
-  std::string user;
-  for (int b = first_bucket; b < last_bucket; ++b) {
-    std::string path = bucket_path(parts, b);
-    std::ifstream in(path, std::ios::binary);
-    GENSAR_CHECK(in.good(), "cannot open {}", path);
-    uint32_t len;
-    char fixed[kFixedBytes];
-    while (in.read(reinterpret_cast<char*>(&len), 4)) {
-      user.resize(len);
-      in.read(user.data(), len);
-      in.read(fixed, kFixedBytes);
-      GENSAR_CHECK(in.good(), "{} is truncated", path);
-      auto [it, inserted] = user_index.emplace(user, static_cast<int32_t>(user_keys.size()));
-      if (inserted) user_keys.push_back(user);
-      LoadedEvent le;
-      le.user = it->second;
-      le.seq = static_cast<int32_t>(events.size());
-      std::memcpy(&le.e.item, fixed, 4);
-      std::memcpy(&le.e.timestamp, fixed + 4, 8);
-      std::memcpy(&le.e.position, fixed + 12, 8);
-      uint8_t kind;
-      std::memcpy(&kind, fixed + 20, 1);
-      le.e.kind = static_cast<EventKind>(kind);
-      std::memcpy(&le.e.query, fixed + 21, 4);
-      events.push_back(le);
-    }
-  }
-  user_index.clear();
-  std::sort(events.begin(), events.end(), [](const LoadedEvent& a, const LoadedEvent& b) {
-    if (a.user != b.user) return a.user < b.user;
-    if (a.e.timestamp != b.e.timestamp) return a.e.timestamp < b.e.timestamp;
-    if (a.e.position != b.e.position) return a.e.position < b.e.position;
-    if (a.e.kind != b.e.kind) return a.e.kind < b.e.kind;
-    return a.seq < b.seq;
-  });
-
-  const size_t n = events.size();
-  const int32_t num_users = static_cast<int32_t>(user_keys.size());
-  std::vector<int64_t> user_offsets(num_users + 1, 0);
-  std::vector<int32_t> item(n), query(n);
-  std::vector<int64_t> timestamp(n), position(n);
-  std::vector<uint8_t> kind(n);
-  for (size_t i = 0; i < n; ++i) {
-    const Event& e = events[i].e;
-    ++user_offsets[events[i].user + 1];
-    item[i] = e.item;
-    timestamp[i] = e.timestamp;
-    position[i] = e.position;
-    kind[i] = static_cast<uint8_t>(e.kind);
-    query[i] = e.query;
-  }
-  for (int32_t u = 0; u < num_users; ++u) user_offsets[u + 1] += user_offsets[u];
-
-  std::vector<Example> examples[2][3];
-  std::vector<Event> seq;
-  for (int32_t u = 0; u < num_users; ++u) {
-    seq.clear();
-    for (int64_t i = user_offsets[u]; i < user_offsets[u + 1]; ++i) seq.push_back(events[i].e);
-    split_user(split, u, seq, examples);
-  }
-  events.clear();
-  events.shrink_to_fit();
-
-  std::string file = (fs::path(tmp) / shard_name(shard)).string();
-  {
-    h5::File f = h5::File::create(file);
-    f.write_strings("user_key", user_keys);
-    f.write("user_offsets", user_offsets);
-    f.write("item", item);
-    f.write("timestamp", timestamp);
-    f.write("position", position);
-    f.write("kind", kind);
-    f.write("query", query);
-  }
-  write_examples(fmt::format("{}/examples-{:05d}.bin", parts, shard), examples);
-  ShardMeta meta{num_users, static_cast<int64_t>(n), file_checksum(file)};
-  json counts = json::array();
-  for (auto& task : examples)
-    for (auto& list : task) counts.push_back(list.size());
-  std::ofstream(fmt::format("{}/shard-{:05d}.json", parts, shard))
-      << json{{"users", meta.users}, {"events", meta.events}, {"checksum", meta.checksum},
-              {"examples", counts}}.dump();
-  return meta;
-}
-
 // ---- helpers ------------------------------------------------------------------------------------
 
 std::string config_text(const RawReader& reader, const IngestOptions& o, bool derive,
@@ -381,30 +227,67 @@ std::string config_text(const RawReader& reader, const IngestOptions& o, bool de
   return dump_text(j);
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 bool up_to_date(const std::string& out, const std::string& hash) {
   std::string manifest = (fs::path(out) / "manifest.json").string();
   if (!fs::exists(manifest)) return false;
   try {
-    json m = json::parse(read_text(manifest));
+    json m = json::parse(read_file(manifest));
     return m.value("config_hash", "") == hash && m.value("complete", false);
   } catch (const json::exception&) {
     return false;
   }
 }
 
-void write_manifest(const std::string& path, const json& m) {
-  std::ofstream out(path);
-  out << dump_text(m, 2) << "\n";
-  out.flush();
-  GENSAR_CHECK(out.good(), "writing {} failed (disk full?)", path);
+void write_manifest(const std::string& path, const json& m) { write_file_atomically(path, dump_text(m, 2) + "\n"); }
+
+// ---- Phase 1 result: the shard plan --------------------------------------------------------------
+
+// Runs of consecutive non-empty buckets of about `shard_bytes` each: [first, end) bucket pairs.
+json plan_shards(const BucketSink& sink, int buckets, int64_t shard_bytes) {
+  json shards = json::array();
+  int first = -1;
+  int64_t bytes = 0;
+  for (int b = 0; b < buckets; ++b) {
+    if (sink.bucket_events_[b] == 0) continue;
+    if (first >= 0 && bytes + sink.bucket_bytes_[b] > shard_bytes) {
+      shards.push_back({first, b});
+      first = -1;
+      bytes = 0;
+    }
+    if (first < 0) first = b;
+    bytes += sink.bucket_bytes_[b];
+    if (sink.bucket_bytes_[b] > shard_bytes)
+      GENSAR_WARN(kTag, "bucket {} holds {} MiB, above the shard size; raise --buckets", b,
+                  sink.bucket_bytes_[b] >> 20);
+  }
+  if (first >= 0) shards.push_back({first, buckets});
+  return shards;
 }
+
+IngestResult counts_of(const Dataset& d) {
+  IngestResult r;
+  r.users = d.num_users();
+  r.items = d.num_items();
+  r.queries = d.num_queries();
+  r.rec_events = d.num_rec_events();
+  r.search_events = d.num_search_events();
+  r.shards = d.num_shards();
+  return r;
+}
+
+// Every rank returns the same figures: rank 0's.
+void share_counts(IngestComm& comm, IngestResult& result) {
+  json counts = {{"u", result.users}, {"i", result.items}, {"q", result.queries},
+                 {"r", result.rec_events}, {"s", result.search_events}, {"n", result.shards}};
+  counts = json::parse(comm.broadcast(dump_text(counts), 0));
+  result.users = counts["u"];
+  result.items = counts["i"];
+  result.queries = counts["q"];
+  result.rec_events = counts["r"];
+  result.search_events = counts["s"];
+  result.shards = counts["n"];
+}
+
 
 }  // namespace
 
@@ -474,15 +357,10 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
     throw Error(fmt::format("ingest of {} failed on rank 0: {}", out, plan["error"].get<std::string>()));
   if (plan.at("skip").get<bool>()) {
     GENSAR_INFO(kTag, "{} is up to date (config hash {}); --force redoes it", out, result.config_hash);
-    Dataset existing(out);
-    result.skipped = true;
-    result.users = existing.num_users();
-    result.items = existing.num_items();
-    result.queries = existing.num_queries();
-    result.rec_events = existing.num_rec_events();
-    result.search_events = existing.num_search_events();
-    result.shards = existing.num_shards();
-    return result;
+    IngestResult existing = counts_of(Dataset(out));
+    existing.config_hash = result.config_hash;
+    existing.skipped = true;
+    return existing;
   }
   const std::string tmp = plan.at("tmp").get<std::string>();
   const std::string parts = tmp + "/parts";
@@ -511,23 +389,7 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
       GENSAR_INPUT_CHECK(!sink->items_.empty(), "{}: no items", reader.source());
       GENSAR_INPUT_CHECK(sink->rec_events_ + sink->search_events_ > 0, "{}: no events",
                          reader.source());
-      json shards = json::array();
-      int first = -1;
-      int64_t bytes = 0;
-      for (int b = 0; b < o.buckets; ++b) {
-        if (sink->bucket_events_[b] == 0) continue;
-        if (first >= 0 && bytes + sink->bucket_bytes_[b] > shard_bytes) {
-          shards.push_back({first, b});
-          first = -1;
-          bytes = 0;
-        }
-        if (first < 0) first = b;
-        bytes += sink->bucket_bytes_[b];
-        if (sink->bucket_bytes_[b] > shard_bytes)
-          GENSAR_WARN(kTag, "bucket {} holds {} MiB, above the shard size; raise --buckets", b,
-                      sink->bucket_bytes_[b] >> 20);
-      }
-      if (first >= 0) shards.push_back({first, o.buckets});
+      const json shards = plan_shards(*sink, o.buckets, shard_bytes);
       plan = {{"shards", shards}};
       GENSAR_INFO(kTag, "{} items, {} queries, {} rec + {} search events -> {} shards",
                   sink->items_.size(), sink->queries_.size(), sink->rec_events_,
@@ -542,7 +404,7 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
   }
   {
     // The others wait here while rank 0 reads the whole source: that is work, not a stall.
-    GENSAR_LONG_PHASE_WAIT("rank 0 reading the raw log");
+    dist::LongPhaseWait long_phase_wait("rank 0 reading the raw log");
     plan = json::parse(comm.broadcast(dump_text(plan), 0));
   }
   if (plan.contains("error")) {
@@ -574,119 +436,18 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
   // Phase 3: rank 0 assembles the dataset and renames it into place.
   if (comm.rank() == 0) {
     try {
-      // Shard metadata first: user offsets and example counts; then splits.h5 is filled one
-      // shard at a time (examples can outnumber what the budget holds on big logs).
-      json shard_list = json::array();
-      std::vector<int32_t> first_users;
-      size_t totals[6] = {0, 0, 0, 0, 0, 0};
-      int32_t first_user = 0;
-      int64_t event_total = 0;
-      for (int s = 0; s < num_shards; ++s) {
-        json meta = json::parse(read_text(fmt::format("{}/shard-{:05d}.json", parts, s)));
-        int32_t users = meta.at("users").get<int32_t>();
-        shard_list.push_back({{"file", shard_name(s)},
-                              {"first_user", first_user},
-                              {"users", users},
-                              {"events", meta.at("events")},
-                              {"checksum", meta.at("checksum")}});
-        for (int k = 0; k < 6; ++k) totals[k] += meta.at("examples")[k].get<size_t>();
-        first_users.push_back(first_user);
-        first_user += users;
-        event_total += meta.at("events").get<int64_t>();
-      }
-      GENSAR_CHECK(event_total == sink->rec_events_ + sink->search_events_,
-                   "shards hold {} events, the source gave {}", event_total,
+      const ShardSummary summary = read_shard_summary(parts, num_shards);
+      GENSAR_CHECK(summary.events == sink->rec_events_ + sink->search_events_,
+                   "shards hold {} events, the source gave {}", summary.events,
                    sink->rec_events_ + sink->search_events_);
-      json split_sizes;
-      {
-        h5::File f = h5::File::create(tmp + "/splits.h5");
-        auto base = [](int k) {
-          return std::string(task_name(static_cast<Task>(k / 3))) + "/" +
-                 split_name(static_cast<Split>(k % 3));
-        };
-        for (int k = 0; k < 6; ++k) {
-          f.create_i32(base(k) + "/user", totals[k]);
-          f.create_i32(base(k) + "/event_index", totals[k]);
-          split_sizes[task_name(static_cast<Task>(k / 3))][split_name(static_cast<Split>(k % 3))] =
-              totals[k];
-        }
-        size_t written[6] = {0, 0, 0, 0, 0, 0};
-        for (int s = 0; s < num_shards; ++s) {
-          std::vector<Example> examples[2][3];
-          read_examples(fmt::format("{}/examples-{:05d}.bin", parts, s), first_users[s], examples);
-          for (int k = 0; k < 6; ++k) {
-            const auto& list = examples[k / 3][k % 3];
-            std::vector<int32_t> user(list.size()), index(list.size());
-            for (size_t i = 0; i < list.size(); ++i) {
-              user[i] = list[i].user;
-              index[i] = list[i].event_index;
-            }
-            f.write_slab(base(k) + "/user", written[k], user);
-            f.write_slab(base(k) + "/event_index", written[k], index);
-            written[k] += list.size();
-          }
-        }
-        for (int k = 0; k < 6; ++k)
-          GENSAR_CHECK(written[k] == totals[k], "{}: wrote {} examples, shards announced {}", base(k),
-                       written[k], totals[k]);
-      }
-      {
-        StringColumn key, title, description, brand, categories;
-        for (const auto& it : sink->items_) {
-          key.push_back(it.id);
-          title.push_back(it.title);
-          description.push_back(it.description);
-          brand.push_back(it.brand);
-          categories.push_back(it.categories);
-        }
-        h5::File f = h5::File::create(tmp + "/items.h5");
-        f.write_strings("key", key);
-        f.write_strings("title", title);
-        f.write_strings("description", description);
-        f.write_strings("brand", brand);
-        f.write_strings("categories", categories);
-        f.write("popularity", sink->popularity_);
-      }
-      {
-        h5::File f = h5::File::create(tmp + "/queries.h5");
-        f.write_strings("text", sink->queries_);
-      }
-      json manifest = {
-          {"schema_version", kSchemaVersion},
-          {"created_by", "gensar ingest"},
-          {"source", reader.source()},
-          {"config_hash", result.config_hash},
-          {"counts",
-           {{"users", first_user},
-            {"items", sink->items_.size()},
-            {"queries", sink->queries_.size()},
-            {"rec_events", sink->rec_events_},
-            {"search_events", sink->search_events_},
-            {"interactions", sink->rec_events_ + sink->search_events_}}},
-          {"search_events",
-           {{"origin", reader.has_search_events() ? "source" : derive ? "derived-ai2017" : "none"},
-            {"mode", reader.has_search_events() ? "source" : o.search_events},
-            {"fraction", o.search_events == "fraction" ? o.search_fraction : (derive ? 1.0 : 0.0)}}},
-          {"split",
-           {{"protocol", o.split.protocol},
-            {"min_prior_rec", o.split.min_prior_rec},
-            {"min_prior_search", o.split.min_prior_search},
-            {"test_start", o.split.test_start},
-            {"valid_start", o.split.valid_start},
-            {"sizes", split_sizes}}},
-          {"seed", o.seed},
-          {"buckets", o.buckets},
-          {"hash", "xxh64 of the user key, seed 0, modulo buckets; shards are runs of buckets"},
-          {"shards", shard_list},
-          {"files",
-           {{"items.h5", file_checksum(tmp + "/items.h5")},
-            {"queries.h5", file_checksum(tmp + "/queries.h5")},
-            {"splits.h5", file_checksum(tmp + "/splits.h5")}}},
-          {"complete", false}};
+      const json split_sizes = write_splits(tmp, parts, summary);
+      write_items_and_queries(tmp, sink->items_, sink->popularity_, sink->queries_);
+      const SourceCounts counts{sink->items_.size(), sink->queries_.size(), sink->rec_events_,
+                                sink->search_events_};
+      json manifest = make_manifest(reader, o, derive, result.config_hash, counts, summary, split_sizes, tmp);
       fs::remove_all(parts);
       // Candidates read the dataset through Dataset, which needs a manifest.
       write_manifest(tmp + "/manifest.json", manifest);
-#ifdef GENSAR_HAVE_CANDIDATES
       if (o.candidates) {
         CandidateOptions co;
         co.negatives = o.candidate_negatives;
@@ -696,18 +457,12 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
         write_eval_candidates(tmp, co);
         manifest["files"]["candidates.h5"] = file_checksum(tmp + "/candidates.h5");
       }
-#endif
       manifest["complete"] = true;
       write_manifest(tmp + "/manifest.json", manifest);
 
-      // Replace any previous output only now, so a failure above leaves it untouched.
-      std::string old = fmt::format("{}.old-{}", out, ::getpid());
-      bool had_old = fs::exists(out);
-      if (had_old) fs::rename(out, old);
-      fs::rename(tmp, out);
-      if (had_old) fs::remove_all(old);
+      move_into_place(tmp, out);
 
-      result.users = first_user;
+      result.users = summary.users;
       result.items = static_cast<int64_t>(sink->items_.size());
       result.queries = static_cast<int64_t>(sink->queries_.size());
       result.rec_events = sink->rec_events_;
@@ -723,16 +478,8 @@ IngestResult ingest(RawReader& reader, const IngestOptions& o, IngestComm& comm)
     if (failure) std::rethrow_exception(failure);
     throw Error("ingest failed on rank 0");
   }
-  // Every rank returns the same figures.
-  json counts = {{"u", result.users}, {"i", result.items}, {"q", result.queries},
-                 {"r", result.rec_events}, {"s", result.search_events}, {"n", num_shards}};
-  counts = json::parse(comm.broadcast(dump_text(counts), 0));
-  result.users = counts["u"];
-  result.items = counts["i"];
-  result.queries = counts["q"];
-  result.rec_events = counts["r"];
-  result.search_events = counts["s"];
-  result.shards = counts["n"];
+  result.shards = num_shards;
+  share_counts(comm, result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   GENSAR_INFO(kTag, "wrote {}: {} users, {} items, {} events in {} shards ({:.1f} s)", out,
               result.users, result.items, result.rec_events + result.search_events, result.shards,

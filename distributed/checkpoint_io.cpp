@@ -6,13 +6,8 @@
 
 #include <torch/torch.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -30,13 +25,6 @@ std::optional<int64_t> parse_step_dir(const std::string& name) {
   std::smatch match;
   if (!std::regex_match(name, match, pattern)) return std::nullopt;
   return std::stoll(match[1].str());
-}
-
-void fsync_path(const std::string& path, bool directory) {
-  int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
 }
 
 std::optional<CheckpointRef> read_marker(const std::string& root, const std::string& marker) {
@@ -100,53 +88,6 @@ TensorMap load_tensors(const std::string& path) {
                                  path, first_line(e.what())));
   }
   return out;
-}
-
-void write_file_atomically(const std::string& path,
-                           const std::function<void(const ByteSink&)>& produce) {
-  const std::string temp = fmt::format("{}.partial-{}", path, ::getpid());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(fmt::format("cannot create {}: {}", temp, std::strerror(errno)));
-  int error = 0;  // first errno; later pieces are dropped once a write failed
-  auto sink = [&](const void* data, size_t size) {
-    const char* p = static_cast<const char*>(data);
-    while (error == 0 && size > 0) {
-      ssize_t n = ::write(fd, p, size);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        error = n < 0 ? errno : EIO;
-        break;
-      }
-      p += n;
-      size -= static_cast<size_t>(n);
-    }
-  };
-  try {
-    produce(sink);
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temp.c_str());
-    throw;
-  }
-  // A full disk may only show at fsync or close (delayed allocation, NFS).
-  if (error == 0 && ::fsync(fd) != 0) error = errno;
-  if (::close(fd) != 0 && error == 0) error = errno;
-  if (error != 0) {
-    ::unlink(temp.c_str());
-    throw Error(fmt::format("writing {} failed: {}{}", path, std::strerror(error),
-                            error == ENOSPC ? " (disk full)" : ""));
-  }
-  std::error_code ec;
-  fs::rename(temp, path, ec);
-  if (ec) {
-    ::unlink(temp.c_str());
-    throw Error(fmt::format("cannot rename {} to {}: {}", temp, path, ec.message()));
-  }
-  fsync_path(fs::path(path).parent_path().string(), true);
-}
-
-void write_file_atomically(const std::string& path, const std::string& content) {
-  write_file_atomically(path, [&content](const ByteSink& sink) { sink(content.data(), content.size()); });
 }
 
 void write_json_file(const std::string& path, const nlohmann::json& value) {

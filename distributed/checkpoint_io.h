@@ -12,6 +12,7 @@
 // Directory operations are done by rank 0: the root must be on a filesystem every rank sees.
 #pragma once
 
+#include "core/common/atomic_file.h"
 #include "distributed/communicator.h"
 
 #include <nlohmann/json.hpp>
@@ -44,13 +45,9 @@ TensorMap load_tensors(const std::string& path);
 // Any torch archive (e.g. an optimiser's state), written like save_tensors.
 void save_archive(const std::string& path, torch::serialize::OutputArchive& archive);
 
-// Whole-file writes that are never seen half-written: temp file, fsync, rename. Every write, the
-// fsync and the close are checked: a full disk throws gensar::Error naming the file (one line, no
-// torch backtrace) and removes the temp file.
-void write_file_atomically(const std::string& path, const std::string& content);
-// The same for content produced in pieces: `produce` calls its argument with each piece.
-using ByteSink = std::function<void(const void* data, size_t size)>;
-void write_file_atomically(const std::string& path, const std::function<void(const ByteSink&)>& produce);
+// The atomic whole-file writer (core/common/atomic_file.h), under the names checkpoint code uses.
+using gensar::ByteSink;
+using gensar::write_file_atomically;
 void write_json_file(const std::string& path, const nlohmann::json& value);
 nlohmann::json read_json_file(const std::string& path);
 

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "core/common/check.h"
-#include "core/common/ranged_option.h"
+#include "launch/ranged_option.h"
 
 namespace gensar::launch {
 namespace {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core/common/ini.h"
+
 namespace gensar::launch {
 
 namespace po = boost::program_options;
@@ -30,13 +32,10 @@ struct Verb {
 const std::vector<Verb>& all_verbs();
 const Verb* find_verb(const std::string& name);
 
-// One parsed INI file: section -> key -> (value, line). The top level is section "".
-struct IniEntry {
-  std::string value;
-  int line = 0;
-};
-using IniFile = std::map<std::string, std::map<std::string, IniEntry>>;
-IniFile read_ini(const std::string& path);
+// One parsed INI file (core/common/ini.h): section -> key -> (value, line); top level is "".
+using gensar::IniEntry;
+using gensar::IniFile;
+using gensar::read_ini;
 
 // Full option set of a verb, common options included.
 po::options_description verb_options(const Verb& verb);

@@ -9,7 +9,10 @@
 
 #include <fmt/format.h>
 
+#include "core/common/atomic_file.h"
 #include "core/common/check.h"
+#include "core/common/read_file.h"
+#include "core/common/strings.h"
 #include "data_pipeline/checksum.h"
 #include "launch/pipeline_stages.h"
 
@@ -19,13 +22,6 @@ namespace gensar::launch {
 namespace {
 
 constexpr const char* kWork = "{work}";
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
 
 
 const PipelineStage& find_stage(const std::string& name) {
@@ -46,13 +42,6 @@ std::set<std::string> wired_keys(const std::string& verb) {
     if (s.verb == verb)
       for (const auto& [key, value] : s.overrides) keys.insert(key);
   return keys;
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 
@@ -177,9 +166,7 @@ SweepPlan build_sweep_plan(const std::vector<SweepVariant>& variants, const std:
     const std::string config_path = (fs::path(work) / "sweep-config.ini").string();
     if (write_files) {
       fs::create_directories(work);
-      const std::string tmp = config_path + ".tmp";
-      std::ofstream(tmp) << variant_config_text(base, base_config, variants[v], work);
-      fs::rename(tmp, config_path);
+      write_file_atomically(config_path, variant_config_text(base, base_config, variants[v], work));
     }
     plan.workdirs.push_back(work);
     plan.config_paths.push_back(config_path);
@@ -227,7 +214,7 @@ std::vector<std::string> stage_products(const std::string& stage) {
 bool stage_is_fresh(const std::string& workdir, const std::string& stage, const std::string& stamp) {
   const fs::path stamp_path = fs::path(workdir) / ".stamps" / stage;
   return fs::exists(expand_work(find_stage(stage).output, workdir)) && fs::exists(stamp_path) &&
-         read_text(stamp_path) == stamp;
+         read_file(stamp_path.string()) == stamp;
 }
 
 void print_sweep_plan(const SweepPlan& plan, const std::vector<int>& selected, std::ostream& out) {

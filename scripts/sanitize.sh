@@ -17,8 +17,8 @@ fuzz() {
   mkdir -p "$out"
   local flags=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
                -I"$ROOT")
-  clang++ "${flags[@]}" -o "$out/fuzz_ini" tests/fuzz/fuzz_ini.cpp launch/ini_file.cpp \
-    core/common/log.cpp -lfmt
+  clang++ "${flags[@]}" -o "$out/fuzz_ini" tests/fuzz/fuzz_ini.cpp core/common/ini.cpp \
+    core/common/strings.cpp core/common/log.cpp -lfmt
   clang++ "${flags[@]}" -o "$out/fuzz_json_file" tests/fuzz/fuzz_json_file.cpp \
     data_pipeline/readers/json_file.cpp core/common/log.cpp -lfmt
   for target in fuzz_ini fuzz_json_file; do

@@ -4,43 +4,18 @@
 #include <unordered_map>
 
 #include "core/common/check.h"
-#include "core/rqvae/h5_file.h"
+#include "core/common/embeddings_file.h"
 
 namespace gensar::rqvae {
-namespace {
-
-std::vector<std::string> read_keys(const H5File& f) {
-  for (const char* name : {"item_keys", "keys", "item_ids"}) {
-    if (!f.has(name)) continue;
-    if (f.is_string(name)) return f.read_strings(name);
-    GENSAR_INPUT_CHECK(f.is_integer(name), "{}: '{}' must hold strings or integers", f.path(), name);
-    H5Array<int64_t> ints = f.read_i64(name);
-    GENSAR_INPUT_CHECK(ints.dims.size() == 1, "{}: '{}' must be one-dimensional", f.path(), name);
-    std::vector<std::string> keys;
-    keys.reserve(ints.values.size());
-    for (int64_t v : ints.values) keys.push_back(std::to_string(v));
-    return keys;
-  }
-  GENSAR_INPUT_CHECK(false, "{}: no item key dataset (expected /item_keys)", f.path());
-  return {};
-}
-
-}  // namespace
 
 EmbeddingTable read_embedding_table(const std::string& path) {
-  H5File f(path, H5File::Mode::kRead);
+  EmbeddingsFile file = read_embeddings_file(path);
   EmbeddingTable t;
   t.path = path;
-  t.keys = read_keys(f);
-  GENSAR_INPUT_CHECK(f.has("embeddings"), "{}: no /embeddings dataset", path);
-  H5Array<float> m = f.read_f32("embeddings");
-  GENSAR_INPUT_CHECK(m.dims.size() == 2, "{}: /embeddings must be 2-D [items, dim], has {} dimensions",
-                     path, m.dims.size());
-  GENSAR_INPUT_CHECK(m.dims[0] == t.keys.size(), "{}: /embeddings has {} rows but there are {} item keys",
-                     path, m.dims[0], t.keys.size());
-  GENSAR_INPUT_CHECK(m.dims[1] > 0, "{}: /embeddings has zero columns", path);
-  t.dim = static_cast<int64_t>(m.dims[1]);
-  t.values = std::move(m.values);
+  t.keys = std::move(file.keys);
+  t.dim = file.dim;
+  t.values = std::move(file.values);
+  GENSAR_INPUT_CHECK(t.dim > 0, "{}: /embeddings has zero columns", path);
   std::unordered_map<std::string, int64_t> seen;
   for (int64_t i = 0; i < t.rows(); ++i) {
     auto [it, fresh] = seen.emplace(t.keys[i], i);
@@ -58,10 +33,7 @@ EmbeddingTable read_embedding_table(const std::string& path) {
 void write_embedding_table(const std::string& path, const EmbeddingTable& table) {
   GENSAR_CHECK(table.values.size() == static_cast<size_t>(table.rows() * table.dim),
                "embedding table has {} values for {} x {}", table.values.size(), table.rows(), table.dim);
-  H5File f(path, H5File::Mode::kCreate);
-  f.write_strings("item_keys", table.keys);
-  f.write_f32("embeddings", table.values.data(),
-              {static_cast<uint64_t>(table.rows()), static_cast<uint64_t>(table.dim)});
+  write_embeddings_file(path, EmbeddingsFile{table.keys, table.dim, table.values, {}});
 }
 
 EmbeddingTable align_to(const EmbeddingTable& text, const EmbeddingTable& collab) {

@@ -1,7 +1,5 @@
-// Item embedding files (the output of embed-text and embed-collab) and how two of them are aligned.
-//
-// Layout: `/item_keys` (strings, one per row; integer keys are accepted and printed in decimal) and
-// `/embeddings` (float32 [items, dim]). See docs/identifiers.md.
+// Item embedding tables as the RQ-VAE reads them (files in the one embeddings format,
+// core/common/embeddings_file.h; see docs/identifiers.md) and how two of them are aligned.
 #pragma once
 
 #include <cstdint>

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "core/common/check.h"
-#include "core/rqvae/h5_file.h"
+#include "core/common/h5.h"
 
 namespace gensar::rqvae {
 namespace {
@@ -20,7 +20,7 @@ std::vector<std::string> tokens_of(const std::vector<IdentifierLevel>& levels,
   return out;
 }
 
-void write_levels(H5File& f, const std::string& name, const std::vector<IdentifierLevel>& levels) {
+void write_levels(h5::File& f, const std::string& name, const std::vector<IdentifierLevel>& levels) {
   std::vector<std::string> prefixes;
   std::vector<int32_t> codes, shared;
   for (const auto& l : levels) {
@@ -29,14 +29,14 @@ void write_levels(H5File& f, const std::string& name, const std::vector<Identifi
     shared.push_back(l.shared ? 1 : 0);
   }
   f.write_strings(name + "_level_prefix", prefixes);
-  f.write_i32(name + "_level_codes", codes.data(), {codes.size()});
-  f.write_i32(name + "_level_shared", shared.data(), {shared.size()});
+  f.write(name + "_level_codes", codes);
+  f.write(name + "_level_shared", shared);
 }
 
-std::vector<IdentifierLevel> read_levels(const H5File& f, const std::string& name) {
+std::vector<IdentifierLevel> read_levels(const h5::File& f, const std::string& name) {
   std::vector<std::string> prefixes = f.read_strings(name + "_level_prefix");
-  H5Array<int32_t> codes = f.read_i32(name + "_level_codes");
-  H5Array<int32_t> shared = f.read_i32(name + "_level_shared");
+  h5::Array<int32_t> codes = f.read_array<int32_t>(name + "_level_codes");
+  h5::Array<int32_t> shared = f.read_array<int32_t>(name + "_level_shared");
   GENSAR_INPUT_CHECK(codes.values.size() == prefixes.size() && shared.values.size() == prefixes.size(),
                      "{}: {} level tables disagree in length", f.path(), name);
   std::vector<IdentifierLevel> levels;
@@ -110,12 +110,12 @@ void ItemIdentifiers::validate() const {
   }
 }
 
-void write_identifiers(H5File& f, const ItemIdentifiers& ids) {
+void write_identifiers(h5::File& f, const ItemIdentifiers& ids) {
   ids.validate();
   f.write_strings("item_keys", ids.item_keys);
   uint64_t n = ids.num_items();
-  f.write_i32("sem_ids", ids.sem_ids.data(), {n, ids.sem_length()});
-  f.write_i32("col_ids", ids.col_ids.data(), {n, ids.col_length()});
+  f.write("sem_ids", ids.sem_ids.data(), {n, ids.sem_length()});
+  f.write("col_ids", ids.col_ids.data(), {n, ids.col_length()});
   write_levels(f, "sem", ids.sem_levels);
   write_levels(f, "col", ids.col_levels);
   f.write_attr("format", "gensar-identifiers-1");
@@ -124,20 +124,20 @@ void write_identifiers(H5File& f, const ItemIdentifiers& ids) {
 }
 
 void save_identifiers(const std::string& path, const ItemIdentifiers& ids) {
-  H5File f(path, H5File::Mode::kCreate);
+  h5::File f = h5::File::create(path);
   write_identifiers(f, ids);
 }
 
 ItemIdentifiers load_identifiers(const std::string& path) {
-  H5File f(path, H5File::Mode::kRead);
+  h5::File f = h5::File::open(path);
   GENSAR_INPUT_CHECK(f.has_attr("format") && f.read_attr("format") == "gensar-identifiers-1",
                      "{}: not a gensar identifiers file (format attribute missing or unknown)", path);
   ItemIdentifiers ids;
   ids.item_keys = f.read_strings("item_keys");
   ids.sem_levels = read_levels(f, "sem");
   ids.col_levels = read_levels(f, "col");
-  H5Array<int32_t> sem = f.read_i32("sem_ids");
-  H5Array<int32_t> col = f.read_i32("col_ids");
+  h5::Array<int32_t> sem = f.read_array<int32_t>("sem_ids");
+  h5::Array<int32_t> col = f.read_array<int32_t>("col_ids");
   GENSAR_INPUT_CHECK(sem.dims.size() == 2 && sem.dims[0] == ids.num_items() &&
                          sem.dims[1] == ids.sem_length(),
                      "{}: sem_ids shape does not match {} items x {} levels", path, ids.num_items(),

@@ -14,9 +14,11 @@
 #include <unordered_map>
 #include <vector>
 
-namespace gensar::rqvae {
+namespace gensar::h5 {
+class File;
+}
 
-class H5File;
+namespace gensar::rqvae {
 
 struct IdentifierLevel {
   std::string prefix;  // token prefix, e.g. "s_a", "sem_b", "sfx"
@@ -59,7 +61,7 @@ std::string code_token(const std::string& prefix, int32_t code);  // "<prefix_co
 // save_identifiers creates (truncates) the file; the RQ-VAE trainer adds codebooks and weights.
 void save_identifiers(const std::string& path, const ItemIdentifiers& ids);
 ItemIdentifiers load_identifiers(const std::string& path);
-void write_identifiers(H5File& file, const ItemIdentifiers& ids);  // into an open file
+void write_identifiers(h5::File& file, const ItemIdentifiers& ids);  // into an open file
 
 
 }  // namespace gensar::rqvae

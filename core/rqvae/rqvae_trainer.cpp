@@ -10,9 +10,9 @@
 #include <limits>
 
 #include "core/common/check.h"
+#include "core/common/h5.h"
 #include "core/common/log.h"
 #include "core/rqvae/decollide.h"
-#include "core/rqvae/h5_file.h"
 #include "core/rqvae/quantize.h"
 #include "core/rqvae/rqvae_model.h"
 #include "distributed/communicator.h"
@@ -478,12 +478,12 @@ void write_identifiers_file(const std::string& path, const RqvaeResult& result,
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   {
-    H5File f(path, H5File::Mode::kCreate);
+    h5::File f = h5::File::create(path);
     write_identifiers(f, result.ids);
     f.create_group("codebooks");
-    for (const auto& a : result.codebooks) f.write_f32("codebooks/" + a.name, a.values.data(), a.dims);
+    for (const auto& a : result.codebooks) f.write("codebooks/" + a.name, a.values.data(), a.dims);
     f.create_group("model");
-    for (const auto& a : result.weights) f.write_f32("model/" + a.name, a.values.data(), a.dims);
+    for (const auto& a : result.weights) f.write("model/" + a.name, a.values.data(), a.dims);
     f.write_attr("config", config_text);
     f.write_attr("input_hash", result.report.value("input_hash", ""));
   }

@@ -4,12 +4,6 @@
 
 namespace gensar::seqrec {
 
-std::shared_ptr<dist::Communicator> data_parallel_world() {
-#ifdef GENSAR_SEQREC_WITH_DIST
-  return dist::world();
-#else
-  return nullptr;
-#endif
-}
+std::shared_ptr<dist::Communicator> data_parallel_world() { return dist::world(); }
 
 }  // namespace gensar::seqrec

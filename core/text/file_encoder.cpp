@@ -2,37 +2,16 @@
 
 #include <torch/torch.h>
 
-#include <fstream>
 #include <unordered_map>
 
 #include "core/common/check.h"
+#include "core/common/embeddings_file.h"
 #include "core/common/log.h"
-#include "core/text/h5_extras.h"
+#include "core/common/strings.h"
 #include "core/text/npy.h"
+#include "core/text/text_embeddings_file.h"
 
 namespace gensar::text {
-
-namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::vector<std::string> read_key_lines(const std::string& path) {
-  std::ifstream in(path);
-  GENSAR_INPUT_CHECK(in.good(), "cannot open item keys file {}", path);
-  std::vector<std::string> keys;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    keys.push_back(line);
-  }
-  // A trailing empty line is a final newline, not a key.
-  while (!keys.empty() && keys.back().empty()) keys.pop_back();
-  return keys;
-}
-
-}  // namespace
 
 KeyedEmbeddings read_keyed_embeddings(const std::string& path, const std::string& keys_path) {
   KeyedEmbeddings out;
@@ -43,10 +22,10 @@ KeyedEmbeddings read_keyed_embeddings(const std::string& path, const std::string
     out.matrix = read_npy_matrix(path);
     out.keys = read_key_lines(keys_source);
   } else {
-    auto file = data::h5::File::open(path);
+    EmbeddingsFile file = read_embeddings_file(path);
     keys_source = path + ":item_keys";
-    out.matrix = h5x::read_matrix(file, "embeddings");
-    out.keys = h5x::read_keys(file, "item_keys");
+    out.matrix = to_matrix(file);
+    out.keys = std::move(file.keys);
   }
   GENSAR_INPUT_CHECK(static_cast<int64_t>(out.keys.size()) == out.matrix.size(0),
                      "{}: {} item keys in {} but {} embedding rows", path, out.keys.size(), keys_source,

@@ -1,24 +1,15 @@
 #include "core/text/item_text.h"
 
+#include "core/common/strings.h"
 #include "data_pipeline/dataset.h"
 
 namespace gensar::text {
-
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 std::string compose_item_text(std::string_view title, std::string_view description, std::string_view brand,
                               std::string_view categories) {
   std::string text;
   for (std::string_view part : {title, brand, categories, description}) {
-    part = trim(part);
+    part = trim_view(part);
     if (part.empty()) continue;
     if (!text.empty()) text += ". ";
     text.append(part.data(), part.size());

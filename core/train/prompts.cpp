@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "core/common/check.h"
+#include "core/common/ini.h"
 
 namespace gensar::train {
 namespace {
@@ -10,12 +11,6 @@ namespace {
 const char* kTaskNames[kNumTasks] = {"rec", "search", "next_query", "query_item", "text_to_id",
                                      "id_to_text"};
 const char* kSlotNames[kNumSlots] = {"history", "query", "text", "id"};
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
 
 PromptTemplate parse_template(const std::string& line, const std::string& path, int line_no) {
   PromptTemplate tmpl;
@@ -59,31 +54,30 @@ PromptSet PromptSet::load(const std::string& path) {
   std::ifstream in(path);
   GENSAR_INPUT_CHECK(in.good(), "cannot open prompt file '{}'", path);
   PromptSet set;
-  std::string raw, section;
-  int line_no = 0;
-  while (std::getline(in, raw)) {
-    ++line_no;
-    std::string line = trim(raw);
-    if (line.empty() || line[0] == '#') continue;
-    if (line.front() == '[' && line.back() == ']') {
-      section = line.substr(1, line.size() - 2);
-      Task t;
-      GENSAR_INPUT_CHECK(section == "neutral" || parse_task(section, &t),
-                         "{}:{}: unknown task section [{}]", path, line_no, section);
-      continue;
-    }
-    GENSAR_INPUT_CHECK(!section.empty(), "{}:{}: template before any [task] section", path, line_no);
-    PromptTemplate tmpl = parse_template(line, path, line_no);
-    if (section == "neutral") {
+  // Templates may start with ';' and with '[' (a literal bracket), so only '#' comments and only
+  // closed "[task]" headers.
+  IniGrammar grammar;
+  grammar.comment_starts = "#";
+  grammar.strict_headers = false;
+  auto on_header = [&](const IniLine& header) {
+    Task t;
+    GENSAR_INPUT_CHECK(header.section == "neutral" || parse_task(header.section, &t),
+                       "{}:{}: unknown task section [{}]", path, header.number, header.section);
+  };
+  auto on_template = [&](const IniLine& line) {
+    GENSAR_INPUT_CHECK(!line.section.empty(), "{}:{}: template before any [task] section", path, line.number);
+    PromptTemplate tmpl = parse_template(line.text, path, line.number);
+    if (line.section == "neutral") {
       GENSAR_INPUT_CHECK(set.neutral_.empty(), "{}:{}: [neutral] holds exactly one template", path,
-                         line_no);
+                         line.number);
       set.neutral_ = std::move(tmpl);
     } else {
       Task t;
-      parse_task(section, &t);
+      parse_task(line.section, &t);
       set.templates_[static_cast<int>(t)].push_back(std::move(tmpl));
     }
-  }
+  };
+  read_ini_lines(in, path, grammar, on_header, on_template);
   for (int t = 0; t < kNumTasks; ++t) {
     GENSAR_INPUT_CHECK(!set.templates_[t].empty(), "{}: no templates for task [{}]", path,
                        kTaskNames[t]);

@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "core/common/check.h"
+#include "core/common/ini.h"
+#include "core/common/read_file.h"
 #include "core/model/t5_model.h"
 #include "core/model/t5_scorer.h"
 #include "core/train/run_setup.h"
@@ -18,31 +20,12 @@ namespace fs = std::filesystem;
 namespace gensar::train {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  GENSAR_INPUT_CHECK(in.good(), "cannot read {}", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// `key = value` lines of the saved INI (sections ignored: the file holds the train verb's options).
-std::map<std::string, std::string> parse_ini(const std::string& text) {
-  std::map<std::string, std::string> out;
+// The saved INI's keys with sections flattened (the file holds the train verb's options).
+std::map<std::string, std::string> flat_ini(const std::string& text, const std::string& source) {
   std::istringstream in(text);
-  std::string line;
-  auto trim = [](std::string s) {
-    s.erase(0, s.find_first_not_of(" \t\r"));
-    s.erase(s.find_last_not_of(" \t\r") + 1);
-    return s;
-  };
-  while (std::getline(in, line)) {
-    line = trim(line);
-    if (line.empty() || line[0] == '#' || line[0] == ';' || line[0] == '[') continue;
-    auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    out[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
-  }
+  std::map<std::string, std::string> out;
+  for (const auto& [section, entries] : parse_ini(in, source))
+    for (const auto& [key, entry] : entries) out[key] = entry.value;
   return out;
 }
 
@@ -73,7 +56,7 @@ LoadedRun load_run(const std::string& path, const RunLoadOptions& options) {
   TrainState state = train_state_from_json(dist::read_json_file((dir / "state.json").string()));
   run.step = state.step;
   run.config_ini = read_file((dir / "config.ini").string());
-  run.config = parse_ini(run.config_ini);
+  run.config = flat_ini(run.config_ini, (dir / "config.ini").string());
 
   RunInputs in;
   in.dataset_dir = options.dataset_dir.empty() ? get_or(run.config, "dataset", "") : options.dataset_dir;

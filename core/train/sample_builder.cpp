@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/common/check.h"
+#include "core/common/strings.h"
 #include "data_pipeline/query_words.h"
 #include "data_pipeline/sample_order.h"
 
@@ -320,18 +321,6 @@ int64_t& TaskMixOptions::count(Task task) {
   }
 }
 int64_t TaskMixOptions::count(Task task) const { return const_cast<TaskMixOptions*>(this)->count(task); }
-
-static std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string part;
-  while (std::getline(ss, part, ',')) {
-    part.erase(0, part.find_first_not_of(" \t"));
-    part.erase(part.find_last_not_of(" \t") + 1);
-    if (!part.empty()) out.push_back(part);
-  }
-  return out;
-}
 
 void TaskMixOptions::enable_only(const std::string& task_list) {
   bool on[kNumTasks] = {};

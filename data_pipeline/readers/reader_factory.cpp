@@ -6,24 +6,13 @@
 #include "core/common/check.h"
 #include "data_pipeline/readers/lcrec_reader.h"
 #include "data_pipeline/readers/p5_reader.h"
-
-#if __has_include("data_pipeline/readers/recbole_reader.h")
 #include "data_pipeline/readers/recbole_reader.h"
-#define GENSAR_HAVE_RECBOLE 1
-#endif
-#if __has_include("data_pipeline/readers/tsv_reader.h")
-#include "data_pipeline/readers/tsv_reader.h"
-#define GENSAR_HAVE_TSV 1
-#endif
-#if __has_include("data_pipeline/readers/synthetic_reader.h")
 #include "data_pipeline/readers/synthetic_reader.h"
-#define GENSAR_HAVE_SYNTHETIC 1
-#endif
+#include "data_pipeline/readers/tsv_reader.h"
 
 namespace gensar::data {
 namespace {
 
-#ifdef GENSAR_HAVE_SYNTHETIC
 SyntheticOptions parse_synthetic(const std::string& spec) {
   SyntheticOptions o;
   std::stringstream ss(spec);
@@ -56,36 +45,26 @@ SyntheticOptions parse_synthetic(const std::string& spec) {
   }
   return o;
 }
-#endif
 
 }  // namespace
 
 std::vector<std::string> available_formats() {
   std::vector<std::string> f = {"lcrec", "p5"};
-#ifdef GENSAR_HAVE_RECBOLE
   f.push_back("recbole");
-#endif
-#ifdef GENSAR_HAVE_TSV
   f.push_back("tsv");
-#endif
-#ifdef GENSAR_HAVE_SYNTHETIC
   f.push_back("synthetic");
-#endif
   return f;
 }
 
 std::unique_ptr<RawReader> make_reader(const ReaderSpec& spec) {
   if (spec.format == "lcrec") return make_lcrec_reader(spec.input);
   if (spec.format == "p5") return make_p5_reader(spec.input);
-#ifdef GENSAR_HAVE_RECBOLE
   if (spec.format == "recbole") {
     RecboleOptions o;
     o.prefix = spec.input;
     GENSAR_INPUT_CHECK(!o.prefix.empty(), "--input is required for --format recbole");
     return make_recbole_reader(o);
   }
-#endif
-#ifdef GENSAR_HAVE_TSV
   if (spec.format == "tsv") {
     TsvLogOptions o;
     o.events_path = spec.input;
@@ -101,10 +80,7 @@ std::unique_ptr<RawReader> make_reader(const ReaderSpec& spec) {
     }
     return make_tsv_reader(o);
   }
-#endif
-#ifdef GENSAR_HAVE_SYNTHETIC
   if (spec.format == "synthetic") return make_synthetic_reader(parse_synthetic(spec.input));
-#endif
   std::string known;
   for (const auto& f : available_formats()) known += (known.empty() ? "" : ", ") + f;
   throw InputError(fmt::format("--format: '{}' is not one of {}", spec.format, known));

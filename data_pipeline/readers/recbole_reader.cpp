@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/common/check.h"
+#include "core/common/strings.h"
 #include "data_pipeline/readers/tsv_reader.h"
 
 namespace gensar::data {
@@ -100,13 +101,6 @@ class AtomicFile {
   std::vector<Column> columns_;
   std::vector<std::string_view> fields_;
 };
-
-std::string trim(std::string_view s, const char* chars) {
-  size_t b = s.find_first_not_of(chars);
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(chars);
-  return std::string(s.substr(b, e - b + 1));
-}
 
 // A category path "broad, ..., narrow": comma lists (RecBole's Amazon conversions write
 // "'Beauty', 'Skin Care'") split at commas; a token_seq without commas splits at spaces.

@@ -8,7 +8,6 @@
 #include "launch/verbs.h"
 
 namespace gensar::launch {
-namespace {
 
 int run_compare(const po::variables_map& vm) {
   const std::string path_a = vm["run-a"].as<std::string>();
@@ -20,31 +19,19 @@ int run_compare(const po::variables_map& vm) {
       vm["seed"].as<uint64_t>());
   GENSAR_INPUT_CHECK(cmp.paired > 0, "gensar compare: {} and {} share no (protocol, task, case_id)",
                      path_a, path_b);
-  const std::string text = vm["json"].as<bool>()
-                               ? decoding::comparison_json(cmp, path_a, path_b, resamples) + "\n"
-                               : decoding::comparison_table(cmp, path_a, path_b);
-  std::fputs(text.c_str(), stdout);
-  return 0;
+  return print_json_or_table(vm, [&] { return decoding::comparison_json(cmp, path_a, path_b, resamples); },
+                             [&] { return decoding::comparison_table(cmp, path_a, path_b); });
 }
 
-}  // namespace
-
-Verb verb_compare() {
-  return Verb{
-      "compare",
-      "paired significance test per metric between two runs' per-case JSONL results",
-      [](po::options_description& d) {
-        d.add_options()
-            ("run-a", po::value<std::string>()->required(),
-             "baseline run: a per-case JSONL file, or a directory of *.jsonl files")
-            ("run-b", po::value<std::string>()->required(), "run compared against RUN_A")
-            ("resamples", po::value<int64_t>()->default_value(2000),
-             "randomisation and bootstrap resamples (0 = t-test only)")
-            ("seed", po::value<uint64_t>()->default_value(2024), "seed of the resampling")
-            ("json", po::bool_switch()->default_value(false), "print JSON instead of a table");
-      },
-      {"run-a", "run-b"},
-      run_compare};
+void add_compare_options(po::options_description& d) {
+  d.add_options()
+      ("run-a", po::value<std::string>()->required(),
+       "baseline run: a per-case JSONL file, or a directory of *.jsonl files")
+      ("run-b", po::value<std::string>()->required(), "run compared against RUN_A")
+      ("resamples", po::value<int64_t>()->default_value(2000),
+       "randomisation and bootstrap resamples (0 = t-test only)")
+      ("seed", po::value<uint64_t>()->default_value(2024), "seed of the resampling")
+      ("json", po::bool_switch()->default_value(false), "print JSON instead of a table");
 }
 
 }  // namespace gensar::launch

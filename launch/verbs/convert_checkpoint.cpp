@@ -8,9 +8,8 @@
 #include "launch/verbs.h"
 
 namespace gensar::launch {
-namespace {
 
-void add_convert_options(po::options_description& d) {
+void add_convert_checkpoint_options(po::options_description& d) {
   d.add_options()
       ("in", po::value<std::string>()->required(),
        "run directory, checkpoint directory (step-N) or single-file model")
@@ -23,7 +22,7 @@ void add_convert_options(po::options_description& d) {
        "also/instead write the full model, config, tokenizer and identifiers into this one file");
 }
 
-int run_convert(const po::variables_map& vm) {
+int run_convert_checkpoint(const po::variables_map& vm) {
   const std::string in = vm["in"].as<std::string>();
   const std::string out = vm["out"].as<std::string>();
   const std::string single = vm["single-file"].as<std::string>();
@@ -37,14 +36,6 @@ int run_convert(const po::variables_map& vm) {
     train::write_single_file_model(source, single);
   }
   return 0;
-}
-
-}  // namespace
-
-Verb verb_convert_checkpoint() {
-  return Verb{"convert-checkpoint",
-              "re-shard a checkpoint to another TP size, or pack it into one file for inference",
-              add_convert_options, {}, run_convert};
 }
 
 }  // namespace gensar::launch

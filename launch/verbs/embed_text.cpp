@@ -6,15 +6,14 @@
 #include <fmt/format.h>
 
 #include "core/common/check.h"
-#include "core/text/embed_text.h"
+#include "launch/embed_text_stage.h"
 #include "distributed/communicator.h"
 #include "launch/verbs.h"
 
 namespace gensar::launch {
-namespace {
 
-int run_embed_text(const po::variables_map& vm) {
-  text::EmbedTextOptions o;
+int run_embed_text_verb(const po::variables_map& vm) {
+  EmbedTextOptions o;
   o.dataset = vm["dataset"].as<std::string>();
   o.encoder = vm["encoder"].as<std::string>();
   o.out = vm["out"].as<std::string>();
@@ -28,12 +27,12 @@ int run_embed_text(const po::variables_map& vm) {
   // N ranks) every rank writing the same file raced: one rank's HDF5 create failed and the others
   // hung in the next collective. Rank 0 embeds; the others wait for it and share its outcome.
   auto world = dist::world();
-  text::EmbedTextResult r;
+  EmbedTextResult r;
   std::exception_ptr failure;
   std::string error;
   if (world->rank() == 0) {
     try {
-      r = text::run_embed_text(o, vm["force"].as<bool>());
+      r = run_embed_text(o, vm["force"].as<bool>());
     } catch (const std::exception& e) {
       failure = std::current_exception();
       error = e.what();
@@ -55,34 +54,25 @@ int run_embed_text(const po::variables_map& vm) {
   return 0;
 }
 
-}  // namespace
-
-Verb verb_embed_text() {
-  return Verb{
-      "embed-text",
-      "semantic item embeddings from item text (USE-lite, TF-IDF+SVD, or imported from a file)",
-      [](po::options_description& d) {
-        d.add_options()
-            ("dataset", po::value<std::string>()->required(), "ingested dataset directory")
-            ("encoder", po::value<std::string>()->default_value("use-lite"),
-             "use-lite (pretrained, 512-d) | tfidf-svd (no weights) | file (precomputed vectors)")
-            ("out", po::value<std::string>()->default_value(""),
-             "output HDF5 file (default <dataset>/text_embeddings.h5)")
-            ("batch-size", po::value<int>()->default_value(64), "use-lite: texts per forward pass")
-            ("dim", po::value<int64_t>()->default_value(0),
-             "tfidf-svd: output width (0 = 256); file: required width (0 = the file's)")
-            ("seed", po::value<uint64_t>()->default_value(42), "tfidf-svd: seed of the random projection")
-            ("input", po::value<std::string>()->default_value(""),
-             "file: precomputed embeddings, .h5 (/embeddings + /item_keys) or .npy")
-            ("input-keys", po::value<std::string>()->default_value(""),
-             "file: item keys of a .npy, one per line (default <input>.keys.txt)")
-            ("use-lite-dir", po::value<std::string>()->default_value(""),
-             "use-lite: model directory (default: where scripts/setup-npm.sh installs it)")
-            ("force", po::bool_switch()->default_value(false),
-             "recompute even if the output's config hash matches");
-      },
-      {"dataset"},
-      run_embed_text};
+void add_embed_text_options(po::options_description& d) {
+  d.add_options()
+      ("dataset", po::value<std::string>()->required(), "ingested dataset directory")
+      ("encoder", po::value<std::string>()->default_value("use-lite"),
+       "use-lite (pretrained, 512-d) | tfidf-svd (no weights) | file (precomputed vectors)")
+      ("out", po::value<std::string>()->default_value(""),
+       "output HDF5 file (default <dataset>/text_embeddings.h5)")
+      ("batch-size", po::value<int>()->default_value(64), "use-lite: texts per forward pass")
+      ("dim", po::value<int64_t>()->default_value(0),
+       "tfidf-svd: output width (0 = 256); file: required width (0 = the file's)")
+      ("seed", po::value<uint64_t>()->default_value(42), "tfidf-svd: seed of the random projection")
+      ("input", po::value<std::string>()->default_value(""),
+       "file: precomputed embeddings, .h5 (/embeddings + /item_keys) or .npy")
+      ("input-keys", po::value<std::string>()->default_value(""),
+       "file: item keys of a .npy, one per line (default <input>.keys.txt)")
+      ("use-lite-dir", po::value<std::string>()->default_value(""),
+       "use-lite: model directory (default: where scripts/setup-npm.sh installs it)")
+      ("force", po::bool_switch()->default_value(false),
+       "recompute even if the output's config hash matches");
 }
 
 }  // namespace gensar::launch

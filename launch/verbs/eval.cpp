@@ -20,6 +20,7 @@
 #include "launch/verbs.h"
 
 namespace gensar::launch {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -31,6 +32,8 @@ std::unique_ptr<data::EvalCandidates> maybe_candidates(const std::string& datase
       return std::make_unique<data::EvalCandidates>(data::load_eval_candidates(dataset_dir));
   return nullptr;
 }
+
+}  // namespace
 
 int run_eval(const po::variables_map& vm) {
   // Evaluation writes its outputs only at the end: a stop request (SIGTERM/SIGUSR1, e.g. a
@@ -130,48 +133,37 @@ int run_eval(const po::variables_map& vm) {
       m << train::metrics_json(result) << "\n";
     }
   }
-  const std::string text =
-      vm["json"].as<bool>() ? train::metrics_json(result) + "\n" : train::metrics_table(result);
-  std::fputs(text.c_str(), stdout);
-  return 0;
+  return print_json_or_table(vm, [&] { return train::metrics_json(result); },
+                             [&] { return train::metrics_table(result); });
 }
 
-}  // namespace
-
-Verb verb_eval() {
-  return Verb{
-      "eval",
-      "HR/NDCG/MRR of a trained run or a baseline on the valid/test split (candidates and/or full ranking)",
-      [](po::options_description& d) {
-        d.add_options()
-            ("run", po::value<std::string>()->default_value(""),
-             "run directory (its best checkpoint, or latest with --which latest)")
-            ("checkpoint", po::value<std::string>()->default_value(""), "a step-N checkpoint directory")
-            ("which", po::value<std::string>()->default_value("best"), "best | latest (with --run)")
-            ("dataset", po::value<std::string>()->default_value(""),
-             "dataset directory (baselines; for a run: overrides the recorded one)")
-            ("split", po::value<std::string>()->default_value("test"), "test | valid")
-            ("protocol", po::value<std::string>()->default_value("candidates"),
-             "candidates (true item + 99 fixed candidates) | full (catalogue) | both")
-            ("tasks", po::value<std::string>()->default_value("auto"),
-             "rec | search | both (auto: both, or the baseline's task)")
-            ("beams", po::value<int>()->default_value(30), "beam width (ranked-list length)")
-            ("batch-size", po::value<int>()->default_value(16), "cases decoded together")
-            ("max-cases", po::value<int64_t>()->default_value(0),
-             "cases per task (0 = all; else a fixed, evenly strided subset)")
-            ("out", po::value<std::string>()->default_value(""),
-             "directory for metrics.json + cases.jsonl (default RUN/eval/SPLIT; baselines: none)")
-            ("baseline", po::value<std::string>()->default_value("none"),
-             "none | popularity | bm25 | sasrec")
-            ("bm25-fields", po::value<std::string>()->default_value("auto"),
-             "bm25 baseline document: auto (as the dataset's search negatives) | "
-             "title-description | all")
-            ("sasrec-model", po::value<std::string>()->default_value(""),
-             "SASRec weights from embed-collab (default DATASET/sasrec_model.pt)")
-            ("json", po::bool_switch()->default_value(false), "print the metrics as JSON");
-      },
-      {},
-      run_eval};
+void add_eval_options(po::options_description& d) {
+  d.add_options()
+      ("run", po::value<std::string>()->default_value(""),
+       "run directory (its best checkpoint, or latest with --which latest)")
+      ("checkpoint", po::value<std::string>()->default_value(""), "a step-N checkpoint directory")
+      ("which", po::value<std::string>()->default_value("best"), "best | latest (with --run)")
+      ("dataset", po::value<std::string>()->default_value(""),
+       "dataset directory (baselines; for a run: overrides the recorded one)")
+      ("split", po::value<std::string>()->default_value("test"), "test | valid")
+      ("protocol", po::value<std::string>()->default_value("candidates"),
+       "candidates (true item + 99 fixed candidates) | full (catalogue) | both")
+      ("tasks", po::value<std::string>()->default_value("auto"),
+       "rec | search | both (auto: both, or the baseline's task)")
+      ("beams", po::value<int>()->default_value(30), "beam width (ranked-list length)")
+      ("batch-size", po::value<int>()->default_value(16), "cases decoded together")
+      ("max-cases", po::value<int64_t>()->default_value(0),
+       "cases per task (0 = all; else a fixed, evenly strided subset)")
+      ("out", po::value<std::string>()->default_value(""),
+       "directory for metrics.json + cases.jsonl (default RUN/eval/SPLIT; baselines: none)")
+      ("baseline", po::value<std::string>()->default_value("none"),
+       "none | popularity | bm25 | sasrec")
+      ("bm25-fields", po::value<std::string>()->default_value("auto"),
+       "bm25 baseline document: auto (as the dataset's search negatives) | "
+       "title-description | all")
+      ("sasrec-model", po::value<std::string>()->default_value(""),
+       "SASRec weights from embed-collab (default DATASET/sasrec_model.pt)")
+      ("json", po::bool_switch()->default_value(false), "print the metrics as JSON");
 }
 
 }  // namespace gensar::launch

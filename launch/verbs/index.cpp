@@ -12,6 +12,7 @@
 #include "launch/verbs.h"
 
 namespace gensar::launch {
+
 namespace {
 
 // "256" or "256,128": one entry per level; a single value is repeated `levels` times.
@@ -36,6 +37,8 @@ std::vector<int64_t> parse_sizes(const std::string& option, const std::string& t
                      out.size(), levels);
   return out;
 }
+
+}  // namespace
 
 void add_index_options(po::options_description& d) {
   d.add_options()
@@ -167,13 +170,6 @@ int run_index(const po::variables_map& vm) {
   for (const auto& w : result.warnings) std::printf("WARNING: %s\n", w.c_str());
   std::printf("wrote %s and %s\n", out.c_str(), rqvae::report_path_for(out).c_str());
   return 0;
-}
-
-}  // namespace
-
-Verb verb_index() {
-  return Verb{"index", "train the joint RQ-VAE and write item identifiers (identifiers.h5)",
-              add_index_options, {}, run_index};
 }
 
 }  // namespace gensar::launch

@@ -8,6 +8,7 @@
 #include "launch/verbs.h"
 
 namespace gensar::launch {
+
 namespace {
 
 std::string blas_library() {
@@ -21,6 +22,8 @@ std::string blas_library() {
   return "unknown";
 }
 
+}  // namespace
+
 int run_info(const po::variables_map&) {
   std::printf("torch version     %s\n", TORCH_VERSION);
   std::printf("intra-op threads  %d\n", at::get_num_threads());
@@ -32,13 +35,6 @@ int run_info(const po::variables_map&) {
   std::printf("nccl backend      not compiled\n");
 #endif
   return 0;
-}
-
-}  // namespace
-
-Verb verb_info() {
-  return Verb{"info", "print build and runtime facts (torch, BLAS, CUDA/NCCL)", nullptr, {},
-              run_info};
 }
 
 }  // namespace gensar::launch

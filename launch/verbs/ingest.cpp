@@ -3,14 +3,13 @@
 
 #include "core/common/check.h"
 #include "data_pipeline/bm25.h"
-#include "core/common/ranged_option.h"
 #include "data_pipeline/ingest.h"
 #include "data_pipeline/readers/reader_factory.h"
 #include "distributed/watchdog.h"
+#include "launch/ranged_option.h"
 #include "launch/verbs.h"
 
 namespace gensar::launch {
-namespace {
 
 void add_ingest_options(po::options_description& d) {
   d.add_options()
@@ -92,13 +91,6 @@ int run_ingest(const po::variables_map& vm) {
                 r.shards, r.skipped ? " (use --force to rebuild)" : "");
   }
   return 0;
-}
-
-}  // namespace
-
-Verb verb_ingest() {
-  return Verb{"ingest", "raw logs -> dataset directory (sharded HDF5 + manifest.json)",
-              add_ingest_options, {}, run_ingest};
 }
 
 }  // namespace gensar::launch

@@ -15,8 +15,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/common/atomic_file.h"
 #include "core/common/check.h"
 #include "core/common/log.h"
+#include "core/common/read_file.h"
+#include "core/common/strings.h"
 #include "distributed/communicator.h"
 #include "launch/pipeline_stages.h"
 #include "launch/report.h"
@@ -25,29 +28,8 @@
 namespace fs = std::filesystem;
 
 namespace gensar::launch {
+
 namespace {
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_file(const fs::path& path, const std::string& text) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  std::ofstream(tmp, std::ios::binary) << text;
-  fs::rename(tmp, path);
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 // With --json, stdout carries one JSON document: what the stages print goes to stderr meanwhile.
 class StdoutToStderr {
@@ -73,6 +55,8 @@ class StdoutToStderr {
   int saved_ = -1;
 };
 
+}  // namespace
+
 int run_pipeline(const po::variables_map& vm) {
   const std::string config = vm.count("config") ? vm["config"].as<std::string>() : "";
   const std::string work = fs::absolute(vm["workdir"].as<std::string>()).lexically_normal().string();
@@ -95,7 +79,7 @@ int run_pipeline(const po::variables_map& vm) {
       const fs::path stamp_path = fs::path(work) / ".stamps" / stage.name;
       const fs::path output = expand_work(stage.output, work);
       const bool fresh = !force && fs::exists(output) && fs::exists(stamp_path) &&
-                         read_file(stamp_path) == stamp;
+                         read_file(stamp_path.string()) == stamp;
       if (fresh) {
         GENSAR_INFO("pipeline", "{}: up to date ({})", stage.name, output.string());
         summary["stages"].push_back({{"stage", stage.name}, {"status", "up-to-date"},
@@ -137,7 +121,7 @@ int run_pipeline(const po::variables_map& vm) {
     ReportOptions options;
     options.dirs = {work};
     const ReportOutput report = build_report(options);
-    write_file(html, report.html);
+    write_file_atomically(html.string(), report.html);
     summary["report"] = html.string();
     summary["tables"] = report.json;
   }
@@ -156,25 +140,16 @@ int run_pipeline(const po::variables_map& vm) {
   return 0;
 }
 
-}  // namespace
-
-Verb verb_pipeline() {
-  return Verb{
-      "pipeline",
-      "run every stage whose output is missing or stale, then print the metrics table",
-      [](po::options_description& d) {
-        d.add_options()
-            ("workdir", po::value<std::string>()->default_value("runs/demo"),
-             "directory holding every stage's output")
-            ("stages", po::value<std::string>()->default_value(default_pipeline_stages()),
-             "comma-separated stages to run, in pipeline order")
-            ("force", po::bool_switch(), "rerun every selected stage even if up to date")
-            ("json", po::bool_switch()->default_value(false),
-             "print one JSON summary (stages run, metrics files, report page, tables) on stdout; "
-             "what the stages print goes to stderr");
-      },
-      {},
-      run_pipeline};
+void add_pipeline_options(po::options_description& d) {
+  d.add_options()
+      ("workdir", po::value<std::string>()->default_value("runs/demo"),
+       "directory holding every stage's output")
+      ("stages", po::value<std::string>()->default_value(default_pipeline_stages()),
+       "comma-separated stages to run, in pipeline order")
+      ("force", po::bool_switch(), "rerun every selected stage even if up to date")
+      ("json", po::bool_switch()->default_value(false),
+       "print one JSON summary (stages run, metrics files, report page, tables) on stdout; "
+       "what the stages print goes to stderr");
 }
 
 }  // namespace gensar::launch

@@ -6,7 +6,6 @@
 #include "launch/verbs.h"
 
 namespace gensar::launch {
-namespace {
 
 int run_stats(const po::variables_map& vm) {
   data::Dataset dataset(vm["dataset"].as<std::string>());
@@ -20,17 +19,11 @@ int run_stats(const po::variables_map& vm) {
   return 0;
 }
 
-}  // namespace
-
-Verb verb_stats() {
-  return Verb{"stats", "figures of a dataset directory (counts, splits, sequence lengths)",
-              [](po::options_description& d) {
-                d.add_options()("dataset", po::value<std::string>()->required(),
-                                "dataset directory (also positional)")
-                    ("json", po::bool_switch(), "print JSON")
-                    ("verify", po::bool_switch(), "first recompute every file checksum of the manifest");
-              },
-              {"dataset"}, run_stats};
+void add_stats_options(po::options_description& d) {
+  d.add_options()("dataset", po::value<std::string>()->required(),
+                  "dataset directory (also positional)")
+      ("json", po::bool_switch(), "print JSON")
+      ("verify", po::bool_switch(), "first recompute every file checksum of the manifest");
 }
 
 }  // namespace gensar::launch

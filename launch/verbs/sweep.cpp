@@ -9,8 +9,10 @@
 #include <set>
 #include <sstream>
 
+#include "core/common/atomic_file.h"
 #include "core/common/check.h"
 #include "core/common/log.h"
+#include "core/common/strings.h"
 #include "distributed/communicator.h"
 #include "launch/pipeline_stages.h"
 #include "launch/sweep_plan.h"
@@ -19,22 +21,8 @@
 namespace fs = std::filesystem;
 
 namespace gensar::launch {
+
 namespace {
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  std::ofstream(tmp, std::ios::binary) << text;
-  fs::rename(tmp, path);
-}
 
 // Replaces `link` (whatever is there) by a relative symlink to `target`.
 void link_to(const fs::path& target, const fs::path& link) {
@@ -79,7 +67,7 @@ class SweepRunner {
         fs::create_directories(work / ".stamps");
         for (const std::string& rel : stage_products(p.stage))
           link_product(plan_.workdirs[p.owner], work, rel);
-        write_text(work / ".stamps" / p.stage, p.stamp);
+        write_file_atomically((work / ".stamps" / p.stage).string(), p.stamp);
       }
       world_->barrier();
       GENSAR_INFO("sweep", "{}/{}: reused from {}", plan_.variants[v].name, p.stage,
@@ -121,6 +109,8 @@ class SweepRunner {
   std::set<std::pair<int, size_t>> done_;
 };
 
+}  // namespace
+
 int run_sweep(const po::variables_map& vm) {
   GENSAR_INPUT_CHECK(vm.count("config"), "gensar sweep: --config BASE.ini is required");
   const std::string base = vm["config"].as<std::string>();
@@ -159,7 +149,7 @@ int run_sweep(const po::variables_map& vm) {
           slurm_submit_script(plan, selected, fs::absolute(base).string(),
                               fs::absolute(sweep_file).string(), vm["gensar-binary"].as<std::string>());
       const fs::path path = fs::path(plan.root) / "submit-sweep.sh";
-      write_text(path, script);
+      write_file_atomically(path.string(), script);
       fs::permissions(path, fs::perms::owner_exec, fs::perm_options::add);
       std::cout << script << "# written to " << path.string() << "\n";
     }
@@ -183,37 +173,28 @@ int run_sweep(const po::variables_map& vm) {
   return 0;
 }
 
-}  // namespace
-
-Verb verb_sweep() {
-  return Verb{
-      "sweep",
-      "run the pipeline for every variant of a sweep file, sharing identical stages",
-      [](po::options_description& d) {
-        d.add_options()
-            ("sweep", po::value<std::string>()->required(),
-             "sweep file: [variant] sections of verb.key = value overrides (docs/sweeps.md)")
-            ("workdir", po::value<std::string>()->default_value("runs/sweep"),
-             "sweep directory; variant NAME runs in WORKDIR/NAME")
-            ("only", po::value<std::string>()->default_value(""),
-             "comma-separated variants to run (default all; stages they share with others still "
-             "run in the first variant that has them)")
-            ("stages", po::value<std::string>()->default_value(default_pipeline_stages()),
-             "comma-separated pipeline stages")
-            ("dry-run", po::bool_switch()->default_value(false),
-             "write the variants' configs and print the plan; run nothing")
-            ("slurm-array", po::bool_switch()->default_value(false),
-             "write WORKDIR/submit-sweep.sh (a shared-stages job, then a job array over "
-             "cluster/sweep.sbatch, one task per variant) and print it; run nothing")
-            ("gensar-binary", po::value<std::string>()->default_value("build/launch/gensar"),
-             "gensar binary path written into the Slurm script")
-            ("shared-only", po::bool_switch()->default_value(false),
-             "run only the stages that several variants share (the Slurm script's first job)")
-            ("force", po::bool_switch()->default_value(false),
-             "rerun the selected variants' own stages even if up to date");
-      },
-      {},
-      run_sweep};
+void add_sweep_options(po::options_description& d) {
+  d.add_options()
+      ("sweep", po::value<std::string>()->required(),
+       "sweep file: [variant] sections of verb.key = value overrides (docs/sweeps.md)")
+      ("workdir", po::value<std::string>()->default_value("runs/sweep"),
+       "sweep directory; variant NAME runs in WORKDIR/NAME")
+      ("only", po::value<std::string>()->default_value(""),
+       "comma-separated variants to run (default all; stages they share with others still "
+       "run in the first variant that has them)")
+      ("stages", po::value<std::string>()->default_value(default_pipeline_stages()),
+       "comma-separated pipeline stages")
+      ("dry-run", po::bool_switch()->default_value(false),
+       "write the variants' configs and print the plan; run nothing")
+      ("slurm-array", po::bool_switch()->default_value(false),
+       "write WORKDIR/submit-sweep.sh (a shared-stages job, then a job array over "
+       "cluster/sweep.sbatch, one task per variant) and print it; run nothing")
+      ("gensar-binary", po::value<std::string>()->default_value("build/launch/gensar"),
+       "gensar binary path written into the Slurm script")
+      ("shared-only", po::bool_switch()->default_value(false),
+       "run only the stages that several variants share (the Slurm script's first job)")
+      ("force", po::bool_switch()->default_value(false),
+       "rerun the selected variants' own stages even if up to date");
 }
 
 }  // namespace gensar::launch

@@ -10,33 +10,24 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/check.h"
-#include "core/common/ranged_option.h"
 #include "core/common/log.h"
+#include "core/common/read_file.h"
 #include "core/model/hf_t5.h"
 #include "core/train/run_setup.h"
 #include "core/train/trainer.h"
 #include "distributed/checkpoint_io.h"
-#include "distributed/options.h"
 #include "distributed/process_mesh.h"
 #include "distributed/stop_signal.h"
 #include "distributed/watchdog.h"
+#include "launch/distributed_options.h"
+#include "launch/ranged_option.h"
 #include "launch/verbs.h"
 
 namespace fs = std::filesystem;
 
 namespace gensar::launch {
 
-Verb verb_train();
-
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  GENSAR_INPUT_CHECK(in.good(), "cannot read {}", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Where everything went, for people (lines) or scripts (--json: one JSON object on stdout).
 void print_summary(const po::variables_map& vm, const train::Trainer& trainer,
@@ -76,8 +67,10 @@ void print_summary(const po::variables_map& vm, const train::Trainer& trainer,
   std::fflush(stdout);
 }
 
+}  // namespace
+
 int run_train(const po::variables_map& vm) {
-  const dist::DistributedOptions dopts = dist::apply_distributed_options(vm);
+  const DistributedOptions dopts = apply_distributed_options(vm);
   const int threads = vm["threads"].as<int>();
   if (threads > 0) torch::set_num_threads(threads);
   auto mesh = std::make_shared<dist::ProcessMesh>(dist::world(), dist::MeshOptions{dopts.tp_size, dopts.device});
@@ -106,7 +99,7 @@ int run_train(const po::variables_map& vm) {
   std::optional<dist::CheckpointRef> resume_from;
   if (resume) resume_from = dist::find_latest_checkpoint((fs::path(out) / "checkpoints").string());
   if (resume_from) {
-    in.spm_model_bytes = read_text((fs::path(resume_from->path) / "tokenizer.model").string());
+    in.spm_model_bytes = read_file((fs::path(resume_from->path) / "tokenizer.model").string());
   } else if (mesh->world_size() > 1) {
     // Train the tokenizer once (rank 0) and share its bytes so every rank has the same vocabulary.
     dist::StopExitsScope stoppable("tokenizer training");
@@ -115,7 +108,7 @@ int run_train(const po::variables_map& vm) {
       data::Dataset ds(in.dataset_dir);
       bytes = in.spm_model.empty() ? train::Tokenizer::train(train::tokenizer_corpus(ds), in.tokenizer)
                                          .serialized_model()
-                                   : read_text(in.spm_model);
+                                   : read_file(in.spm_model);
     }
     dist::LongPhaseWait waiting("rank 0 training the tokenizer");
     in.spm_model_bytes = mesh->world()->broadcast_bytes(bytes, 0);
@@ -166,8 +159,8 @@ int run_train(const po::variables_map& vm) {
   o.bucket_cap_mb = dopts.bucket_cap_mb;
   o.bucket_window = vm["bucket-window"].as<int64_t>();
   o.resume = resume;
-  const std::string config_ini = dump_config(verb_train(), vm);
-  o.checkpoint_files = {{"config.ini", config_ini}, {"prompts.txt", read_text(in.prompts_path)}};
+  const std::string config_ini = dump_config(*find_verb("train"), vm);
+  o.checkpoint_files = {{"config.ini", config_ini}, {"prompts.txt", read_file(in.prompts_path)}};
   if (mesh->world_rank() == 0) {
     fs::create_directories(out);
     dist::write_file_atomically((fs::path(out) / "config.ini").string(), config_ini);
@@ -187,80 +180,71 @@ int run_train(const po::variables_map& vm) {
   return exit_code;
 }
 
-}  // namespace
-
-Verb verb_train() {
-  return Verb{
-      "train",
-      "train the GenSAR T5 model on the multi-task samples (DP x TP, checkpoints, exact resume)",
-      [](po::options_description& d) {
-        d.add_options()
-            ("dataset", po::value<std::string>()->required(), "ingested dataset directory")
-            ("identifiers", po::value<std::string>()->required(), "identifiers.h5 from `gensar index`")
-            ("out", po::value<std::string>()->required(), "run directory (checkpoints/, metrics.jsonl)")
-            ("preset", po::value<std::string>()->default_value("tiger"), "model size: tiger | t5-small, optionally with overrides, e.g. tiger:d_ff=512,heads=4,d_kv=32,encoder_layers=2,decoder_layers=2")
-            ("init-hf", po::value<std::string>()->default_value(""),
-             "initialise from a Hugging Face T5 safetensors file (new token rows are drawn)")
-            ("spm-model", po::value<std::string>()->default_value(""),
-             "SentencePiece model to use (e.g. T5's spiece.model) instead of training one")
-            ("vocab-size", ranged<int>(1)->default_value(8000),
-             "SentencePiece pieces when training the tokenizer on item text and queries")
-            ("prompts", po::value<std::string>()->default_value(""),
-             "prompt template file (default: configs/prompts.txt of the source tree)")
-            ("epochs", ranged<int64_t>(0)->default_value(1), "passes over the per-epoch sample list")
-            ("max-steps", ranged<int64_t>(0)->default_value(0),
-             "optimiser steps (0 = from --epochs); also sizes the LR schedule")
-            ("batch-size", ranged<int64_t>(1)->default_value(64), "micro-batch per data-parallel rank")
-            ("grad-accum", ranged<int64_t>(1)->default_value(1), "micro-batches per optimiser step")
-            ("bucket-window", ranged<int64_t>(0)->default_value(50),
-             "global batches sorted by input length together, so batches pad little (0 = off; "
-             "docs/training.md)")
-            ("lr", ranged<double>(0.0)->default_value(1e-3), "peak AdamW learning rate")
-            ("warmup-ratio", ranged<double>(0.0, 1.0)->default_value(0.01), "share of steps in linear warm-up")
-            ("weight-decay", ranged<double>(0.0)->default_value(1e-7), "AdamW weight decay (not on norms)")
-            ("clip", ranged<double>(0.0)->default_value(1.0), "global gradient-norm clip (0 = off)")
-            ("dropout", ranged<double>(0.0, 0.99)->default_value(0.1), "dropout rate")
-            ("seed", ranged<uint64_t>(0)->default_value(2024),
-             "initialisation, sample lists, order, templates and dropout")
-            ("history-rec", ranged<int>(0, 1000)->default_value(5), "rec clicks in the history (N)")
-            ("history-search", ranged<int>(0, 1000)->default_value(5), "search sessions in the history (M)")
-            ("max-input-len", ranged<int>(8)->default_value(256),
-             "input tokens (oldest history dropped first)")
-            ("max-text-len", ranged<int>(1)->default_value(256),
-             "tokens of an item's text (title, description, categories, brand)")
-            ("max-query-len", ranged<int>(1)->default_value(32), "tokens of a query")
-            ("pseudo-query", po::value<std::string>()->default_value("own-queries"),
-             "query_item task input: own-queries | category-words")
-            ("tasks", po::value<std::string>()->default_value(""),
-             "tasks to train, comma-separated (default all: rec,search,next_query,query_item,"
-             "text_to_id,id_to_text)")
-            ("samples-per-task", po::value<std::string>()->default_value(""),
-             "per-epoch counts, e.g. search=100000,next_query=1000 (-1 = all)")
-            ("neutral-prompt", po::bool_switch()->default_value(false),
-             "ablation: the single [neutral] template for every task")
-            ("valid-every", ranged<int64_t>(-1)->default_value(0),
-             "validate every N steps (0 = once per epoch, -1 = never)")
-            ("valid-cases", ranged<int64_t>(0)->default_value(0),
-             "validation cases per task (0 = all)")
-            ("valid-batch-size", ranged<int>(1)->default_value(16), "validation cases decoded together")
-            ("beams", ranged<int>(1)->default_value(30), "beam size of validation decoding")
-            ("patience", ranged<int>(0)->default_value(0),
-             "stop after N validations without improvement (0 = off)")
-            ("save-every", ranged<int64_t>(0)->default_value(0),
-             "also checkpoint every N steps (0 = at validations and at the end)")
-            ("skip-nonfinite", ranged<int64_t>(0)->default_value(0),
-             "steps with a NaN/inf loss or gradient norm to skip (no update) before the run stops "
-             "with an error; 0 = stop at the first")
-            ("log-every", ranged<int64_t>(1)->default_value(20), "steps between log lines (no terminal)")
-            ("resume", po::bool_switch()->default_value(false),
-             "continue from the run directory's latest checkpoint (exactly)")
-            ("threads", ranged<int>(0)->default_value(0), "intra-op threads (0 = LibTorch default)")
-            ("json", po::bool_switch()->default_value(false),
-             "print the summary (status, step, where metrics and checkpoints went) as JSON");
-        dist::add_distributed_options(d);
-      },
-      {},
-      run_train};
+void add_train_options(po::options_description& d) {
+  d.add_options()
+      ("dataset", po::value<std::string>()->required(), "ingested dataset directory")
+      ("identifiers", po::value<std::string>()->required(), "identifiers.h5 from `gensar index`")
+      ("out", po::value<std::string>()->required(), "run directory (checkpoints/, metrics.jsonl)")
+      ("preset", po::value<std::string>()->default_value("tiger"), "model size: tiger | t5-small, optionally with overrides, e.g. tiger:d_ff=512,heads=4,d_kv=32,encoder_layers=2,decoder_layers=2")
+      ("init-hf", po::value<std::string>()->default_value(""),
+       "initialise from a Hugging Face T5 safetensors file (new token rows are drawn)")
+      ("spm-model", po::value<std::string>()->default_value(""),
+       "SentencePiece model to use (e.g. T5's spiece.model) instead of training one")
+      ("vocab-size", ranged<int>(1)->default_value(8000),
+       "SentencePiece pieces when training the tokenizer on item text and queries")
+      ("prompts", po::value<std::string>()->default_value(""),
+       "prompt template file (default: configs/prompts.txt of the source tree)")
+      ("epochs", ranged<int64_t>(0)->default_value(1), "passes over the per-epoch sample list")
+      ("max-steps", ranged<int64_t>(0)->default_value(0),
+       "optimiser steps (0 = from --epochs); also sizes the LR schedule")
+      ("batch-size", ranged<int64_t>(1)->default_value(64), "micro-batch per data-parallel rank")
+      ("grad-accum", ranged<int64_t>(1)->default_value(1), "micro-batches per optimiser step")
+      ("bucket-window", ranged<int64_t>(0)->default_value(50),
+       "global batches sorted by input length together, so batches pad little (0 = off; "
+       "docs/training.md)")
+      ("lr", ranged<double>(0.0)->default_value(1e-3), "peak AdamW learning rate")
+      ("warmup-ratio", ranged<double>(0.0, 1.0)->default_value(0.01), "share of steps in linear warm-up")
+      ("weight-decay", ranged<double>(0.0)->default_value(1e-7), "AdamW weight decay (not on norms)")
+      ("clip", ranged<double>(0.0)->default_value(1.0), "global gradient-norm clip (0 = off)")
+      ("dropout", ranged<double>(0.0, 0.99)->default_value(0.1), "dropout rate")
+      ("seed", ranged<uint64_t>(0)->default_value(2024),
+       "initialisation, sample lists, order, templates and dropout")
+      ("history-rec", ranged<int>(0, 1000)->default_value(5), "rec clicks in the history (N)")
+      ("history-search", ranged<int>(0, 1000)->default_value(5), "search sessions in the history (M)")
+      ("max-input-len", ranged<int>(8)->default_value(256),
+       "input tokens (oldest history dropped first)")
+      ("max-text-len", ranged<int>(1)->default_value(256),
+       "tokens of an item's text (title, description, categories, brand)")
+      ("max-query-len", ranged<int>(1)->default_value(32), "tokens of a query")
+      ("pseudo-query", po::value<std::string>()->default_value("own-queries"),
+       "query_item task input: own-queries | category-words")
+      ("tasks", po::value<std::string>()->default_value(""),
+       "tasks to train, comma-separated (default all: rec,search,next_query,query_item,"
+       "text_to_id,id_to_text)")
+      ("samples-per-task", po::value<std::string>()->default_value(""),
+       "per-epoch counts, e.g. search=100000,next_query=1000 (-1 = all)")
+      ("neutral-prompt", po::bool_switch()->default_value(false),
+       "ablation: the single [neutral] template for every task")
+      ("valid-every", ranged<int64_t>(-1)->default_value(0),
+       "validate every N steps (0 = once per epoch, -1 = never)")
+      ("valid-cases", ranged<int64_t>(0)->default_value(0),
+       "validation cases per task (0 = all)")
+      ("valid-batch-size", ranged<int>(1)->default_value(16), "validation cases decoded together")
+      ("beams", ranged<int>(1)->default_value(30), "beam size of validation decoding")
+      ("patience", ranged<int>(0)->default_value(0),
+       "stop after N validations without improvement (0 = off)")
+      ("save-every", ranged<int64_t>(0)->default_value(0),
+       "also checkpoint every N steps (0 = at validations and at the end)")
+      ("skip-nonfinite", ranged<int64_t>(0)->default_value(0),
+       "steps with a NaN/inf loss or gradient norm to skip (no update) before the run stops "
+       "with an error; 0 = stop at the first")
+      ("log-every", ranged<int64_t>(1)->default_value(20), "steps between log lines (no terminal)")
+      ("resume", po::bool_switch()->default_value(false),
+       "continue from the run directory's latest checkpoint (exactly)")
+      ("threads", ranged<int>(0)->default_value(0), "intra-op threads (0 = LibTorch default)")
+      ("json", po::bool_switch()->default_value(false),
+       "print the summary (status, step, where metrics and checkpoints went) as JSON");
+  add_distributed_options(d);
 }
 
 }  // namespace gensar::launch

@@ -9,7 +9,7 @@ using namespace gensar::data;
 using namespace gensar::data::testing;
 
 TEST(IngestMpi, TwoRanksEqualOneRank) {
-  auto comm = mpi_ingest_comm();
+  auto comm = world_ingest_comm();
   ASSERT_EQ(comm->size(), 2) << "run under mpirun -np 2";
   std::string dir = comm->broadcast(comm->rank() == 0 ? fresh_dir("mpi") : "", 0);
 

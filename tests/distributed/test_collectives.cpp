@@ -2,7 +2,6 @@
 // the DP x TP mesh and the coordinated stop flag. Runs under mpirun -np 2 and -np 4.
 #include "core/common/check.h"
 #include "distributed/communicator.h"
-#include "distributed/options.h"
 #include "distributed/process_mesh.h"
 #include "distributed/stop_signal.h"
 #include "distributed/watchdog.h"
@@ -203,27 +202,6 @@ TEST(Placement, LocalRankComesFromTheLauncher) {
     EXPECT_EQ(local_rank(), 3);
     ::unsetenv("SLURM_LOCALID");
   }
-}
-
-TEST(DistributedOptions, ParsedValidatedAndApplied) {
-  namespace po = boost::program_options;
-  po::options_description desc;
-  add_distributed_options(desc);
-  auto parse = [&](std::vector<std::string> args) {
-    po::variables_map vm;
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    po::notify(vm);
-    return vm;
-  };
-  DistributedOptions d = apply_distributed_options(
-      parse({"--tp-size", "2", "--collective-timeout", "42", "--bucket-cap-mb", "5"}));
-  EXPECT_EQ(d.tp_size, 2);
-  EXPECT_DOUBLE_EQ(d.bucket_cap_mb, 5.0);
-  EXPECT_DOUBLE_EQ(collective_timeout(), 42.0);
-  EXPECT_EQ(d.device, "cpu");
-  EXPECT_THROW(apply_distributed_options(parse({"--device", "tpu"})), InputError);
-  EXPECT_THROW(apply_distributed_options(parse({"--keep-checkpoints", "0"})), InputError);
-  set_collective_timeout(60);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// libFuzzer target: the config file reader (launch/ini_file.cpp) on arbitrary bytes. Bad input must
+// libFuzzer target: the config file reader (core/common/ini.cpp) on arbitrary bytes. Bad input must
 // end in gensar::InputError, never a crash, hang or sanitizer report. Built by scripts/sanitize.sh.
 #include <unistd.h>
 

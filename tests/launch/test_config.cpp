@@ -4,7 +4,9 @@
 #include <fstream>
 
 #include "core/common/check.h"
+#include "distributed/watchdog.h"
 #include "launch/config.h"
+#include "launch/distributed_options.h"
 
 using namespace gensar::launch;
 
@@ -26,6 +28,26 @@ std::string write_file(const std::string& name, const std::string& text) {
   std::string path = ::testing::TempDir() + name;
   std::ofstream(path) << text;
   return path;
+}
+
+TEST(DistributedOptions, ParsedValidatedAndApplied) {
+  po::options_description desc;
+  add_distributed_options(desc);
+  auto parse = [&](std::vector<std::string> args) {
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+    return vm;
+  };
+  DistributedOptions d = apply_distributed_options(
+      parse({"--tp-size", "2", "--collective-timeout", "42", "--bucket-cap-mb", "5"}));
+  EXPECT_EQ(d.tp_size, 2);
+  EXPECT_DOUBLE_EQ(d.bucket_cap_mb, 5.0);
+  EXPECT_DOUBLE_EQ(gensar::dist::collective_timeout(), 42.0);
+  EXPECT_EQ(d.device, "cpu");
+  EXPECT_THROW(apply_distributed_options(parse({"--device", "tpu"})), gensar::InputError);
+  EXPECT_THROW(apply_distributed_options(parse({"--keep-checkpoints", "0"})), gensar::InputError);
+  gensar::dist::set_collective_timeout(60);
 }
 
 }  // namespace

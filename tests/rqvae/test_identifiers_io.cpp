@@ -6,8 +6,8 @@
 #include <limits>
 
 #include "core/common/check.h"
+#include "core/common/h5.h"
 #include "core/rqvae/embedding_table.h"
-#include "core/rqvae/h5_file.h"
 #include "core/rqvae/identifiers.h"
 
 using namespace gensar::rqvae;
@@ -138,18 +138,18 @@ TEST(EmbeddingFiles, NanRowNamesItem) {
 
 TEST(EmbeddingFiles, WrongShapesAndDuplicatesAreInputErrors) {
   {
-    H5File f(tmp("rows.h5"), H5File::Mode::kCreate);
+    gensar::h5::File f = gensar::h5::File::create(tmp("rows.h5"));
     f.write_strings("item_keys", {"a", "b", "c"});
     std::vector<float> v(4, 1.f);
-    f.write_f32("embeddings", v.data(), {2, 2});  // 2 rows for 3 keys
+    f.write("embeddings", v.data(), {2, 2});  // 2 rows for 3 keys
   }
   EXPECT_NE(input_error_of([&] { read_embedding_table(tmp("rows.h5")); }).find("2 rows"),
             std::string::npos);
   {
-    H5File f(tmp("flat.h5"), H5File::Mode::kCreate);
+    gensar::h5::File f = gensar::h5::File::create(tmp("flat.h5"));
     f.write_strings("item_keys", {"a", "b"});
     std::vector<float> v(2, 1.f);
-    f.write_f32("embeddings", v.data(), {2});  // 1-D
+    f.write("embeddings", v.data(), {2});  // 1-D
   }
   EXPECT_NE(input_error_of([&] { read_embedding_table(tmp("flat.h5")); }).find("2-D"),
             std::string::npos);
@@ -163,11 +163,11 @@ TEST(EmbeddingFiles, WrongShapesAndDuplicatesAreInputErrors) {
 
 TEST(EmbeddingFiles, IntegerKeysAreAccepted) {
   {
-    H5File f(tmp("intkeys.h5"), H5File::Mode::kCreate);
+    gensar::h5::File f = gensar::h5::File::create(tmp("intkeys.h5"));
     std::vector<int32_t> keys = {5, 7};
-    f.write_i32("item_keys", keys.data(), {2});
+    f.write("item_keys", keys.data(), {2});
     std::vector<float> v = {1, 2};
-    f.write_f32("embeddings", v.data(), {2, 1});
+    f.write("embeddings", v.data(), {2, 1});
   }
   EmbeddingTable t = read_embedding_table(tmp("intkeys.h5"));
   EXPECT_EQ(t.keys, (std::vector<std::string>{"5", "7"}));

@@ -11,16 +11,19 @@
 #include <unistd.h>
 
 #include "core/seqrec/collab_embeddings.h"
-#include "core/seqrec/embed_collab.h"
 #include "core/seqrec/sasrec_trainer.h"
 #include "data_pipeline/dataset.h"
 #include "data_pipeline/ingest.h"
 #include "data_pipeline/readers/reader_factory.h"
+#include "launch/embed_collab_stage.h"
 
 namespace gensar::seqrec {
 namespace {
 
 namespace fs = std::filesystem;
+using launch::EmbedCollabOptions;
+using launch::EmbedCollabResult;
+using launch::run_embed_collab;
 
 std::string fresh_dir(const std::string& name) {
   fs::path dir = fs::path(::testing::TempDir()) / ("gensar-seqrec-" + name + "-" + std::to_string(::getpid()));

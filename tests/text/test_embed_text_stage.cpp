@@ -10,17 +10,20 @@
 #include <filesystem>
 #include <map>
 
-#include "core/text/embed_text.h"
 #include "core/text/item_text.h"
 #include "core/text/text_embeddings_file.h"
 #include "core/text/use_lite_encoder.h"
 #include "data_pipeline/dataset.h"
+#include "launch/embed_text_stage.h"
 #include "tests/data_pipeline/ingest_fixtures.h"
 
 namespace gensar::text {
 namespace {
 
 using data::testing::fresh_dir;
+using launch::EmbedTextOptions;
+using launch::EmbedTextResult;
+using launch::run_embed_text;
 
 const std::string& scientific_dataset() {
   static const std::string dir = [] {

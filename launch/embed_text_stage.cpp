@@ -1,4 +1,4 @@
-#include "core/text/embed_text.h"
+#include "launch/embed_text_stage.h"
 
 #include <torch/torch.h>
 
@@ -15,7 +15,8 @@
 #include "data_pipeline/checksum.h"
 #include "data_pipeline/dataset.h"
 
-namespace gensar::text {
+namespace gensar::launch {
+using namespace gensar::text;
 
 namespace {
 
@@ -100,4 +101,4 @@ EmbedTextResult run_embed_text(const EmbedTextOptions& options, bool force) {
   return result;
 }
 
-}  // namespace gensar::text
+}  // namespace gensar::launch

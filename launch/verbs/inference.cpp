@@ -1,7 +1,9 @@
-// What `gensar recommend` and `gensar search` share: options, run loading, single or batch (TSV ->
-// JSONL) requests. The ranking itself is core/train/inference.h.
-#pragma once
-
+// gensar recommend --run RUN --user U [--k 10]: the user's next items from a trained run
+// (full-catalogue constrained beam search over collaborative IDs).
+// gensar search --run RUN --user U --query "..." [--k 10]: personalised search results
+// (the same over semantic IDs).
+// Both share options, run loading, and single or batch (TSV -> JSONL) requests; the ranking itself
+// is core/train/inference.h.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -9,11 +11,12 @@
 #include "core/common/check.h"
 #include "core/train/inference.h"
 #include "core/train/run_loader.h"
-#include "launch/config.h"
+#include "launch/verbs.h"
 
 namespace gensar::launch {
+namespace {
 
-inline void add_inference_options(po::options_description& d, bool search) {
+void add_inference_options(po::options_description& d, bool search) {
   d.add_options()
       ("run", po::value<std::string>()->default_value(""),
        "run directory (its best checkpoint) or a step-N checkpoint directory")
@@ -32,7 +35,7 @@ inline void add_inference_options(po::options_description& d, bool search) {
   if (search) d.add_options()("query", po::value<std::string>()->default_value(""), "the search query");
 }
 
-inline int run_inference(const po::variables_map& vm, train::Task task) {
+int run_inference(const po::variables_map& vm, train::Task task) {
   const bool search = task == train::Task::kSearch;
   const char* verb = search ? "gensar search" : "gensar recommend";
   const std::string run = vm["run"].as<std::string>();
@@ -72,11 +75,16 @@ inline int run_inference(const po::variables_map& vm, train::Task task) {
       out << train::inference_json(requests[i], results[i], search) << "\n";
     return 0;
   }
-  const std::string text = vm["json"].as<bool>()
-                               ? train::inference_json(requests[0], results[0], search) + "\n"
-                               : train::inference_table(results[0]);
-  std::fputs(text.c_str(), stdout);
-  return 0;
+  return print_json_or_table(vm, [&] { return train::inference_json(requests[0], results[0], search); },
+                             [&] { return train::inference_table(results[0]); });
 }
+
+}  // namespace
+
+void add_recommend_options(po::options_description& d) { add_inference_options(d, false); }
+int run_recommend(const po::variables_map& vm) { return run_inference(vm, train::Task::kRec); }
+
+void add_search_options(po::options_description& d) { add_inference_options(d, true); }
+int run_search(const po::variables_map& vm) { return run_inference(vm, train::Task::kSearch); }
 
 }  // namespace gensar::launch

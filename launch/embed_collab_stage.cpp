@@ -1,4 +1,4 @@
-#include "core/seqrec/embed_collab.h"
+#include "launch/embed_collab_stage.h"
 
 #include <torch/torch.h>
 
@@ -14,7 +14,8 @@
 #include "data_pipeline/dataset.h"
 #include "distributed/communicator.h"
 
-namespace gensar::seqrec {
+namespace gensar::launch {
+using namespace gensar::seqrec;
 namespace fs = std::filesystem;
 
 namespace {
@@ -118,4 +119,4 @@ EmbedCollabResult run_embed_collab(EmbedCollabOptions o) {
   return r;
 }
 
-}  // namespace gensar::seqrec
+}  // namespace gensar::launch

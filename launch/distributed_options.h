@@ -7,7 +7,7 @@
 
 #include <string>
 
-namespace gensar::dist {
+namespace gensar::launch {
 
 struct DistributedOptions {
   int tp_size = 1;
@@ -24,4 +24,4 @@ void add_distributed_options(boost::program_options::options_description& option
 // and installs the SIGTERM/SIGUSR1 stop handlers.
 DistributedOptions apply_distributed_options(const boost::program_options::variables_map& vm);
 
-}  // namespace gensar::dist
+}  // namespace gensar::launch

@@ -1,11 +1,12 @@
-// The embed-text stage: dataset items -> text_embeddings.h5 (see text_embeddings_file.h), with the
-// encoder chosen by name. The verb (launch/verbs/embed_text.cpp) only parses options and calls this.
+// The embed-text stage: dataset items -> text_embeddings.h5 (see core/text/text_embeddings_file.h),
+// with the encoder chosen by name (the encoders are core/text/). The verb (launch/verbs/embed_text.cpp)
+// only parses options and calls this.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-namespace gensar::text {
+namespace gensar::launch {
 
 struct EmbedTextOptions {
   std::string dataset;          // ingested dataset directory
@@ -30,4 +31,4 @@ struct EmbedTextResult {
 
 EmbedTextResult run_embed_text(const EmbedTextOptions& options, bool force = false);
 
-}  // namespace gensar::text
+}  // namespace gensar::launch

@@ -1,11 +1,11 @@
-#include "distributed/options.h"
+#include "launch/distributed_options.h"
 
 #include "core/common/check.h"
-#include "core/common/ranged_option.h"
 #include "distributed/stop_signal.h"
 #include "distributed/watchdog.h"
+#include "launch/ranged_option.h"
 
-namespace gensar::dist {
+namespace gensar::launch {
 namespace po = boost::program_options;
 
 void add_distributed_options(po::options_description& options) {
@@ -41,9 +41,9 @@ DistributedOptions apply_distributed_options(const po::variables_map& vm) {
                      d.check_replicas_every);
   GENSAR_INPUT_CHECK(d.keep_checkpoints >= 1, "--keep-checkpoints must be at least 1, got {}",
                      d.keep_checkpoints);
-  set_collective_timeout(d.collective_timeout_s);
-  install_stop_signal_handlers();
+  dist::set_collective_timeout(d.collective_timeout_s);
+  dist::install_stop_signal_handlers();
   return d;
 }
 
-}  // namespace gensar::dist
+}  // namespace gensar::launch

@@ -8,7 +8,7 @@
 #include "core/seqrec/sasrec.h"
 #include "core/seqrec/sasrec_trainer.h"
 
-namespace gensar::seqrec {
+namespace gensar::launch {
 
 struct EmbedCollabOptions {
   std::string dataset;
@@ -17,8 +17,8 @@ struct EmbedCollabOptions {
   std::string mode = "sasrec";  // "sasrec" | "file"
   std::string input;      // file mode: .h5/.hdf5 or .npy
   std::string input_keys; // file mode: keys of a .npy, one per line
-  SasRecConfig model;     // num_items is filled from the dataset
-  SasRecTrainOptions train;
+  seqrec::SasRecConfig model;     // num_items is filled from the dataset
+  seqrec::SasRecTrainOptions train;
   int64_t eval_examples = 1000;  // validation examples scored after training (0 = none, -1 = all)
   bool force = false;
 };
@@ -37,4 +37,4 @@ struct EmbedCollabResult {
 // Runs on every rank of the data-parallel world (rank 0 writes the files; the others train).
 EmbedCollabResult run_embed_collab(EmbedCollabOptions options);
 
-}  // namespace gensar::seqrec
+}  // namespace gensar::launch
