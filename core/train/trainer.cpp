@@ -37,19 +37,22 @@ struct Trainer::Impl {
 
 Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> builder,
                  model::T5Model model, std::shared_ptr<dist::ProcessMesh> mesh,
-                 std::shared_ptr<const data::EvalCandidates> candidates)
+                 ValidationHook validate)
     : impl_(std::make_unique<Impl>()),
       options_(std::move(options)),
       builder_(std::move(builder)),
       model_(std::move(model)),
       mesh_(std::move(mesh)),
-      candidates_(std::move(candidates)) {
+      validate_(std::move(validate)) {
   GENSAR_INPUT_CHECK(!options_.out.empty(), "--out is required");
   GENSAR_INPUT_CHECK(options_.batch_size >= 1, "--batch-size must be >= 1 (got {})", options_.batch_size);
   GENSAR_INPUT_CHECK(options_.grad_accum >= 1, "--grad-accum must be >= 1 (got {})", options_.grad_accum);
   GENSAR_INPUT_CHECK(options_.epochs >= 1 || options_.max_steps > 0,
                      "--epochs must be >= 1 unless --max-steps is set");
   GENSAR_INPUT_CHECK(options_.lr > 0, "--lr must be > 0 (got {})", options_.lr);
+  GENSAR_CHECK(validate_ || options_.valid_every < 0,
+               "the trainer validates every {} steps (0 = once per epoch) but was given no validation",
+               options_.valid_every);
   options_.mix.seed = options_.seed;
 
   global_batch_ = options_.batch_size * options_.grad_accum * mesh_->dp_size();
@@ -311,8 +314,7 @@ TrainStatus Trainer::run() {
     bool saved = false;
     if (options_.valid_every >= 0 && (step_ % valid_every == 0 || step_ == total_steps_)) {
       if (tty) std::fprintf(stderr, "\n");
-      ValidationResult vr = run_validation(model_, *builder_, candidates_.get(), options_.validation,
-                                           mesh_->dp());
+      ValidationResult vr = validate_();
       model_->train();
       if (vr.stopped) {  // cut short by a stop request: save the step, record no score
         save_checkpoint();

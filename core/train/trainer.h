@@ -1,4 +1,4 @@
-// The GenSAR training loop (Marian-style pieces: this loop, LrSchedule, run_validation, the
+// The GenSAR training loop (Marian-style pieces: this loop, LrSchedule, a ValidationHook, the
 // checkpoint state in train_checkpoint.h). Data parallel through distributed/'s GradientReducer over
 // the mesh's DP group, tensor parallel inside the model; seeded and exactly resumable:
 //   - the sample at global stream position p is EpochSamples(seed, p / N)[SampleOrder(p)], so the
@@ -20,8 +20,7 @@
 #include "core/model/t5_model.h"
 #include "core/train/lr_schedule.h"
 #include "core/train/sample_builder.h"
-#include "core/train/validator.h"
-#include "data_pipeline/candidates.h"
+#include "core/train/validation_hook.h"
 #include "distributed/process_mesh.h"
 
 namespace gensar::train {
@@ -41,7 +40,6 @@ struct TrainerOptions {
   // Global batches sorted by input length together (core/train/sample_stream.h); 0 or 1 = off.
   int64_t bucket_window = 50;
   int64_t valid_every = 0;         // steps; 0 = once per epoch; < 0 = never
-  ValidationOptions validation;
   int patience = 0;                // validations without improvement before stopping; 0 = off
   int keep_last = 3;
   int64_t save_every = 0;          // steps; 0 = at validations and at the end
@@ -68,9 +66,10 @@ enum class TrainStatus { kFinished, kEarlyStopped, kStopRequested };
 
 class Trainer {
  public:
+  // `validate` is called at validation steps (valid_every); it may be empty only when
+  // valid_every < 0.
   Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> builder, model::T5Model model,
-          std::shared_ptr<dist::ProcessMesh> mesh,
-          std::shared_ptr<const data::EvalCandidates> candidates = nullptr);
+          std::shared_ptr<dist::ProcessMesh> mesh, ValidationHook validate = nullptr);
   ~Trainer();
 
   // Loads the newest checkpoint under options.out when options.resume is set and one exists.
@@ -95,7 +94,7 @@ class Trainer {
   std::shared_ptr<const SampleBuilder> builder_;
   model::T5Model model_;
   std::shared_ptr<dist::ProcessMesh> mesh_;
-  std::shared_ptr<const data::EvalCandidates> candidates_;
+  ValidationHook validate_;
   int64_t step_ = 0, consumed_ = 0, total_steps_ = 0, global_batch_ = 0, epoch_size_ = 0;
   double best_metric_ = -1;
   int bad_validations_ = 0;

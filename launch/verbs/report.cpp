@@ -1,6 +1,6 @@
 // gensar report DIR...: one table per evaluation protocol across runs (sweep variants, workdirs,
 // baselines), the best value per column marked, and where both a run and the reference have per-case
-// JSONL results, the paired significance of their difference (core/decoding/significance.h).
+// JSONL results, the paired significance of their difference (core/eval/significance.h).
 //
 // A DIR is a metrics file (X.json), a workdir (metrics/*.json: gensar.json is the workdir's own
 // model, named after the workdir; the others are baselines named by file), or a sweep directory
@@ -19,9 +19,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/check.h"
-#include "core/decoding/case_records.h"
-#include "core/decoding/metrics.h"
-#include "core/decoding/significance.h"
+#include "core/eval/case_records.h"
+#include "core/eval/metrics.h"
+#include "core/eval/significance.h"
 #include "launch/report.h"
 #include "launch/report_html.h"
 #include "launch/verbs.h"
@@ -160,7 +160,7 @@ std::vector<System> collect(const std::vector<std::string>& paths) {
 std::vector<std::string> all_columns() {
   std::vector<std::string> cols;
   for (const std::string task : {"rec", "search"})
-    for (const std::string& m : decoding::metric_names()) cols.push_back(task + "." + m);
+    for (const std::string& m : eval::metric_names()) cols.push_back(task + "." + m);
   return cols;
 }
 
@@ -172,7 +172,7 @@ std::optional<double> value_of(const System& s, const std::string& protocol, con
 }
 
 struct Significance {
-  std::map<std::string, decoding::PairedTest> tests;  // "<protocol>/<column>" -> test
+  std::map<std::string, eval::PairedTest> tests;  // "<protocol>/<column>" -> test
   int64_t paired = 0;
 };
 
@@ -189,19 +189,19 @@ using Intervals = std::map<std::string, std::pair<double, double>>;
 
 // Percentile bootstrap over a run's cases (seeded, so a report is reproducible): bounded metrics
 // such as hit rates near 0 get intervals inside [0, 1], which a normal approximation would not.
-Intervals case_intervals(const std::vector<decoding::CaseRecord>& cases, int64_t resamples,
+Intervals case_intervals(const std::vector<eval::CaseRecord>& cases, int64_t resamples,
                          uint64_t seed) {
   std::map<std::pair<std::string, std::string>, std::vector<int64_t>> ranks;  // (protocol, task)
-  for (const decoding::CaseRecord& c : cases)
+  for (const eval::CaseRecord& c : cases)
     if (!c.protocol.empty()) ranks[{c.protocol, c.task}].push_back(c.rank);
-  const std::vector<std::string>& names = decoding::metric_names();
+  const std::vector<std::string>& names = eval::metric_names();
   Intervals out;
   std::mt19937_64 rng(seed);
   for (const auto& [group, r] : ranks) {
     const size_t n = r.size(), m = names.size();
     std::vector<double> value(n * m);  // per case and metric
     for (size_t i = 0; i < n; ++i)
-      for (size_t k = 0; k < m; ++k) value[i * m + k] = decoding::metric_value(names[k], r[i]);
+      for (size_t k = 0; k < m; ++k) value[i * m + k] = eval::metric_value(names[k], r[i]);
     std::vector<std::vector<double>> means(m, std::vector<double>(resamples));
     std::uniform_int_distribution<size_t> pick(0, n - 1);
     std::vector<double> sum(m);
@@ -311,22 +311,22 @@ ReportOutput build_report(const ReportOptions& options) {
 
   std::map<std::string, Significance> significance;  // by label
   if (ref && !ref->cases.empty()) {
-    const auto ref_cases = decoding::read_run_case_records(ref->cases);
+    const auto ref_cases = eval::read_run_case_records(ref->cases);
     for (const System& s : systems) {
       if (&s == ref || s.cases.empty()) continue;
-      const decoding::RunComparison cmp = decoding::compare_runs(
-          ref_cases, decoding::read_run_case_records(s.cases), resamples, options.seed);
+      const eval::RunComparison cmp = eval::compare_runs(
+          ref_cases, eval::read_run_case_records(s.cases), resamples, options.seed);
       if (cmp.paired == 0) continue;
       Significance& sig = significance[s.label];
       sig.paired = cmp.paired;
-      for (const decoding::PairedTest& t : cmp.tests) sig.tests[t.metric] = t;
+      for (const eval::PairedTest& t : cmp.tests) sig.tests[t.metric] = t;
     }
   }
   // 95% intervals of every system's own metrics, from its cases where it has them.
   std::map<std::string, Intervals> intervals;  // by label
   for (const System& s : systems)
     if (!s.cases.empty())
-      intervals[s.label] = case_intervals(decoding::read_run_case_records(s.cases),
+      intervals[s.label] = case_intervals(eval::read_run_case_records(s.cases),
                                           std::max<int64_t>(resamples, 1000), options.seed);
   auto interval_of = [&](const System& s, const std::string& protocol,
                          const std::string& col) -> std::optional<std::pair<double, double>> {
@@ -339,7 +339,7 @@ ReportOutput build_report(const ReportOptions& options) {
     return count_interval(s, protocol, col);
   };
   auto find_test = [&](const std::string& label, const std::string& protocol,
-                       const std::string& col) -> const decoding::PairedTest* {
+                       const std::string& col) -> const eval::PairedTest* {
     auto it = significance.find(label);
     if (it == significance.end()) return nullptr;
     for (const std::string& key : {protocol + "/" + col, col}) {
@@ -348,7 +348,7 @@ ReportOutput build_report(const ReportOptions& options) {
     }
     return nullptr;
   };
-  auto p_of = [&](const decoding::PairedTest& t) {
+  auto p_of = [&](const eval::PairedTest& t) {
     return resamples > 0 ? t.randomisation_p_value : t.t_p_value;
   };
 

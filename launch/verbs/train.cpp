@@ -12,6 +12,7 @@
 #include "core/common/check.h"
 #include "core/common/ranged_option.h"
 #include "core/common/log.h"
+#include "core/eval/validation.h"
 #include "core/model/hf_t5.h"
 #include "core/train/run_setup.h"
 #include "core/train/trainer.h"
@@ -154,10 +155,6 @@ int run_train(const po::variables_map& vm) {
   o.mix.set_counts(vm["samples-per-task"].as<std::string>());
   if (!tasks.empty()) o.mix.enable_only(tasks);
   o.valid_every = vm["valid-every"].as<int64_t>();
-  o.validation.max_cases = vm["valid-cases"].as<int64_t>();
-  o.validation.beams = vm["beams"].as<int>();
-  o.validation.batch_size = vm["valid-batch-size"].as<int>();
-  o.validation.stop_group = mesh->tp();
   o.patience = vm["patience"].as<int>();
   o.keep_last = dopts.keep_checkpoints;
   o.save_every = vm["save-every"].as<int64_t>();
@@ -179,7 +176,13 @@ int run_train(const po::variables_map& vm) {
   else
     GENSAR_WARN("train", "{} has no candidates.h5: validation ranks the whole catalogue", in.dataset_dir);
 
-  train::Trainer trainer(o, pieces.builder, model, mesh, candidates);
+  eval::ValidationOptions vo;
+  vo.max_cases = vm["valid-cases"].as<int64_t>();
+  vo.beams = vm["beams"].as<int>();
+  vo.batch_size = vm["valid-batch-size"].as<int>();
+  vo.stop_group = mesh->tp();
+  train::Trainer trainer(o, pieces.builder, model, mesh,
+                         eval::validation_hook(model, pieces.builder, candidates, vo, mesh->dp()));
   trainer.maybe_resume();
   const train::TrainStatus status = trainer.run();
   const int exit_code = status == train::TrainStatus::kStopRequested ? dist::kExitRequeue : 0;
