@@ -11,6 +11,7 @@
 
 #include "core/common/check.h"
 #include "core/common/log.h"
+#include "core/common/seed.h"
 #include "core/rqvae/decollide.h"
 #include "core/rqvae/h5_file.h"
 #include "core/rqvae/quantize.h"
@@ -165,7 +166,7 @@ RqvaeResult build_identifiers(const EmbeddingTable& text_table, const EmbeddingT
   auto started = std::chrono::steady_clock::now();
   const int rank = comm ? comm->rank() : 0;
   const int world = comm ? comm->size() : 1;
-  torch::manual_seed(o.seed);
+  torch::manual_seed(seed::derive(o.seed, seed::Purpose::kRqVae));
 
   auto text = to_tensor(text_table);
   auto collab = to_tensor(collab_table);
