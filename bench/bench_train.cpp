@@ -23,6 +23,7 @@
 #include "core/model/t5_config.h"
 #include "core/train/batch.h"
 #include "core/train/sample_stream.h"
+#include "core/train/run_layout.h"
 #include "core/train/run_setup.h"
 #include "core/train/trainer.h"
 #include "data_pipeline/ingest.h"
@@ -96,7 +97,7 @@ LoopFigures trainer_loop(const train::RunPieces& pieces, const fs::path& out, in
   o.valid_every = -1;
   o.progress = false;
   o.bucket_window = bucket_window;
-  o.checkpoint_files = {{"config.ini", "bench\n"}};
+  o.checkpoint_files = {{train::run_layout::kConfigFile, "bench\n"}};
   train::Trainer trainer(o, pieces.builder, model, mesh);
   trainer.run();
   LoopFigures f;
