@@ -1,10 +1,7 @@
 // gensar report DIR...: one table per evaluation protocol across runs (sweep variants, workdirs,
 // baselines), the best value per column marked, and where both a run and the reference have per-case
 // JSONL results, the paired significance of their difference (core/eval/significance.h).
-//
-// A DIR is a metrics file (X.json), a workdir (metrics/*.json: gensar.json is the workdir's own
-// model, named after the workdir; the others are baselines named by file), or a sweep directory
-// (its sub-directories that are workdirs, in the order of its variants.txt). docs/sweeps.md.
+// Which runs a DIR holds: core/eval/run_finder.h. docs/sweeps.md.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +18,7 @@
 #include "core/common/check.h"
 #include "core/eval/case_records.h"
 #include "core/eval/metrics.h"
+#include "core/eval/run_finder.h"
 #include "core/eval/significance.h"
 #include "launch/report.h"
 #include "launch/report_html.h"
@@ -32,131 +30,6 @@ using nlohmann::json;
 namespace gensar::launch {
 namespace {
 
-struct System {
-  std::string label;
-  bool baseline = false;
-  fs::path metrics_file;
-  std::string canonical;  // of the metrics file: shared baselines are links to one file
-  json metrics;           // {"<protocol>": {"rec.hr@10": x, ...}}
-  std::string cases;      // per-case JSONL file or directory, "" if none
-  fs::path workdir;       // own models of a workdir: where run/ and identifiers.report.json are
-};
-
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  GENSAR_INPUT_CHECK(in.good(), "gensar report: cannot open {}", path.string());
-  try {
-    json j = json::parse(in);
-    GENSAR_INPUT_CHECK(j.is_object(), "gensar report: {} is not a JSON object", path.string());
-    return j;
-  } catch (const json::parse_error& e) {
-    throw InputError(fmt::format("gensar report: {}: {}", path.string(), e.what()));
-  }
-}
-
-// Per-case results written beside metrics/X.json.
-std::string find_cases(const fs::path& metrics_file) {
-  const fs::path dir = metrics_file.parent_path();
-  const std::string stem = metrics_file.stem().string();
-  for (const std::string& name : {stem + ".jsonl", stem + ".cases.jsonl"})
-    if (fs::is_regular_file(dir / name)) return (dir / name).string();
-  for (const std::string& name : {stem + ".cases", stem})
-    if (fs::is_directory(dir / name)) return (dir / name).string();
-  return "";
-}
-
-System make_system(const fs::path& file, const std::string& label, bool baseline) {
-  System s;
-  s.label = label;
-  s.baseline = baseline;
-  s.metrics_file = file;
-  s.canonical = fs::weakly_canonical(file).string();
-  s.metrics = read_json(file);
-  s.cases = find_cases(file);
-  if (s.cases.empty() && file.filename() == "metrics.json" &&
-      fs::is_regular_file(file.parent_path() / "cases.jsonl"))
-    s.cases = (file.parent_path() / "cases.jsonl").string();
-  return s;
-}
-
-bool is_workdir(const fs::path& dir) { return fs::is_directory(dir / "metrics"); }
-
-void add_workdir(const fs::path& dir, std::vector<System>& out) {
-  std::vector<fs::path> files;
-  // metrics/X.json, or metrics/X/metrics.json as `gensar eval --out metrics/X` writes it.
-  for (const auto& e : fs::directory_iterator(dir / "metrics")) {
-    if (e.path().extension() == ".json" && fs::is_regular_file(e.path())) files.push_back(e.path());
-    if (fs::is_directory(e.path()) && fs::is_regular_file(e.path() / "metrics.json"))
-      files.push_back(e.path() / "metrics.json");
-  }
-  std::sort(files.begin(), files.end());
-  const std::string name = fs::absolute(dir).lexically_normal().filename().string();
-  for (const fs::path& f : files) {
-    const std::string system = f.filename() == "metrics.json" ? f.parent_path().filename().string()
-                                                              : f.stem().string();
-    const bool own = system == "gensar";
-    out.push_back(make_system(f, own ? name : system, !own));
-    if (own) out.back().workdir = dir;
-  }
-}
-
-std::vector<System> collect(const std::vector<std::string>& paths) {
-  std::vector<System> found;
-  for (const std::string& p : paths) {
-    const fs::path path(p);
-    if (fs::is_regular_file(path)) {
-      found.push_back(make_system(path, path.stem().string(), false));
-    } else if (is_workdir(path)) {
-      add_workdir(path, found);
-    } else if (fs::is_directory(path)) {
-      std::vector<std::string> names;
-      if (std::ifstream order(path / "variants.txt"); order.good())
-        for (std::string line; std::getline(order, line);)
-          if (!line.empty()) names.push_back(line);
-      std::vector<std::string> rest;
-      for (const auto& e : fs::directory_iterator(path))
-        if (is_workdir(e.path()) &&
-            std::find(names.begin(), names.end(), e.path().filename().string()) == names.end())
-          rest.push_back(e.path().filename().string());
-      std::sort(rest.begin(), rest.end());
-      names.insert(names.end(), rest.begin(), rest.end());
-      size_t before = found.size();
-      for (const std::string& n : names)
-        if (is_workdir(path / n)) add_workdir(path / n, found);
-      GENSAR_INPUT_CHECK(found.size() > before, "gensar report: {} holds no metrics (no metrics/ in "
-                         "it or its sub-directories)", p);
-    } else {
-      throw InputError(fmt::format("gensar report: {} does not exist", p));
-    }
-  }
-  // Own models first (in the order given), then baselines; a baseline shared by several
-  // workdirs (the same file through links) appears once.
-  std::vector<System> systems;
-  for (const System& s : found)
-    if (!s.baseline) systems.push_back(s);
-  std::map<std::string, int> label_count;
-  std::vector<System> baselines;
-  for (const System& s : found) {
-    if (!s.baseline) continue;
-    bool dup = false;
-    for (const System& b : baselines) dup = dup || b.canonical == s.canonical;
-    if (dup) continue;
-    baselines.push_back(s);
-    ++label_count[s.label];
-  }
-  for (System& b : baselines) {
-    if (label_count[b.label] > 1)
-      b.label += " (" + b.metrics_file.parent_path().parent_path().filename().string() + ")";
-    systems.push_back(b);
-  }
-  for (size_t i = 0; i < systems.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      GENSAR_INPUT_CHECK(systems[i].label != systems[j].label,
-                         "gensar report: two runs are named '{}' ({} and {})", systems[i].label,
-                         systems[j].metrics_file.string(), systems[i].metrics_file.string());
-  return systems;
-}
-
 std::vector<std::string> all_columns() {
   std::vector<std::string> cols;
   for (const std::string task : {"rec", "search"})
@@ -164,7 +37,7 @@ std::vector<std::string> all_columns() {
   return cols;
 }
 
-std::optional<double> value_of(const System& s, const std::string& protocol, const std::string& col) {
+std::optional<double> value_of(const eval::EvaluatedRun& s, const std::string& protocol, const std::string& col) {
   if (!s.metrics.contains(protocol) || !s.metrics[protocol].is_object()) return std::nullopt;
   const json& row = s.metrics[protocol];
   if (!row.contains(col) || !row[col].is_number()) return std::nullopt;
@@ -227,7 +100,7 @@ Intervals case_intervals(const std::vector<eval::CaseRecord>& cases, int64_t res
 
 // Without per-case results a hit rate still has an interval from its case count ("rec.count",
 // written by gensar eval): Wilson's score interval. Other metrics get none.
-std::optional<std::pair<double, double>> count_interval(const System& s, const std::string& protocol,
+std::optional<std::pair<double, double>> count_interval(const eval::EvaluatedRun& s, const std::string& protocol,
                                                         const std::string& col) {
   const std::string task = col.substr(0, col.find('.'));
   if (col.find(".hr@") == std::string::npos) return std::nullopt;
@@ -289,22 +162,22 @@ ReportOutput build_report(const ReportOptions& options) {
   GENSAR_INPUT_CHECK(!dirs.empty(), "gensar report: give at least one DIR");
   const int64_t resamples = options.resamples;
   GENSAR_INPUT_CHECK(resamples >= 0, "gensar report: --resamples must be >= 0, got {}", resamples);
-  const std::vector<System> systems = collect(dirs);
+  const std::vector<eval::EvaluatedRun> systems = eval::find_runs(dirs);
 
   // Reference: --reference, else a variant named gensar-full, else the first own model.
   std::string reference = options.reference;
   if (reference.empty()) {
-    for (const System& s : systems)
+    for (const eval::EvaluatedRun& s : systems)
       if (s.label == "gensar-full") reference = s.label;
     if (reference.empty())
-      for (const System& s : systems)
+      for (const eval::EvaluatedRun& s : systems)
         if (!s.baseline) {
           reference = s.label;
           break;
         }
   }
-  const System* ref = nullptr;
-  for (const System& s : systems)
+  const eval::EvaluatedRun* ref = nullptr;
+  for (const eval::EvaluatedRun& s : systems)
     if (s.label == reference) ref = &s;
   GENSAR_INPUT_CHECK(reference.empty() || ref != nullptr,
                      "gensar report --reference: no run named '{}'", reference);
@@ -312,7 +185,7 @@ ReportOutput build_report(const ReportOptions& options) {
   std::map<std::string, Significance> significance;  // by label
   if (ref && !ref->cases.empty()) {
     const auto ref_cases = eval::read_run_case_records(ref->cases);
-    for (const System& s : systems) {
+    for (const eval::EvaluatedRun& s : systems) {
       if (&s == ref || s.cases.empty()) continue;
       const eval::RunComparison cmp = eval::compare_runs(
           ref_cases, eval::read_run_case_records(s.cases), resamples, options.seed);
@@ -324,11 +197,11 @@ ReportOutput build_report(const ReportOptions& options) {
   }
   // 95% intervals of every system's own metrics, from its cases where it has them.
   std::map<std::string, Intervals> intervals;  // by label
-  for (const System& s : systems)
+  for (const eval::EvaluatedRun& s : systems)
     if (!s.cases.empty())
       intervals[s.label] = case_intervals(eval::read_run_case_records(s.cases),
                                           std::max<int64_t>(resamples, 1000), options.seed);
-  auto interval_of = [&](const System& s, const std::string& protocol,
+  auto interval_of = [&](const eval::EvaluatedRun& s, const std::string& protocol,
                          const std::string& col) -> std::optional<std::pair<double, double>> {
     auto it = intervals.find(s.label);
     if (it != intervals.end()) {
@@ -354,16 +227,16 @@ ReportOutput build_report(const ReportOptions& options) {
 
   std::vector<std::string> protocols;
   for (const std::string p : {"candidates", "full"})
-    for (const System& s : systems)
+    for (const eval::EvaluatedRun& s : systems)
       if (s.metrics.contains(p) && std::find(protocols.begin(), protocols.end(), p) == protocols.end())
         protocols.push_back(p);
-  for (const System& s : systems)
+  for (const eval::EvaluatedRun& s : systems)
     for (const auto& [p, v] : s.metrics.items())
       if (v.is_object() && std::find(protocols.begin(), protocols.end(), p) == protocols.end())
         protocols.push_back(p);
 
   size_t label_width = 6;
-  for (const System& s : systems) label_width = std::max(label_width, s.label.size());
+  for (const eval::EvaluatedRun& s : systems) label_width = std::max(label_width, s.label.size());
   std::ostringstream text, md;
   json out = {{"reference", reference}, {"protocols", json::object()}};
   json html = {{"reference", reference},
@@ -378,15 +251,15 @@ ReportOutput build_report(const ReportOptions& options) {
   for (const std::string& protocol : protocols) {
     std::vector<std::string> cols;
     for (const std::string& c : all_columns())
-      for (const System& s : systems)
+      for (const eval::EvaluatedRun& s : systems)
         if (value_of(s, protocol, c) && std::find(cols.begin(), cols.end(), c) == cols.end())
           cols.push_back(c);
-    std::vector<const System*> rows;
-    for (const System& s : systems)
+    std::vector<const eval::EvaluatedRun*> rows;
+    for (const eval::EvaluatedRun& s : systems)
       if (s.metrics.contains(protocol)) rows.push_back(&s);
     std::map<std::string, double> best;
     for (const std::string& c : cols)
-      for (const System* s : rows)
+      for (const eval::EvaluatedRun* s : rows)
         if (auto v = value_of(*s, protocol, c); v && (!best.count(c) || *v > best[c])) best[c] = *v;
     auto is_best = [&](const std::string& c, double v) { return best.count(c) && v == best[c]; };
 
@@ -400,7 +273,7 @@ ReportOutput build_report(const ReportOptions& options) {
     for (size_t i = 0; i < cols.size(); ++i) md << "---:|";
     md << "\n";
     json jrows = json::array();
-    for (const System* s : rows) {
+    for (const eval::EvaluatedRun* s : rows) {
       text << fmt::format("{:<{}}", s->label, label_width);
       md << "| " << s->label << " |";
       json jr = {{"system", s->label},
@@ -440,8 +313,8 @@ ReportOutput build_report(const ReportOptions& options) {
     html["protocols"][protocol] = {{"title", protocol_title(protocol)}, {"columns", cols}, {"rows", jrows}};
 
     // Paired significance against the reference, where both have per-case results.
-    std::vector<const System*> tested;
-    for (const System* s : rows)
+    std::vector<const eval::EvaluatedRun*> tested;
+    for (const eval::EvaluatedRun* s : rows)
       if (significance.count(s->label)) tested.push_back(s);
     if (tested.empty()) continue;
     const std::string test_name =
@@ -453,7 +326,7 @@ ReportOutput build_report(const ReportOptions& options) {
     md << "\n|---|---:|";
     for (size_t i = 0; i < cols.size(); ++i) md << "---:|";
     md << "\n";
-    for (const System* s : tested) {
+    for (const eval::EvaluatedRun* s : tested) {
       text << fmt::format("{:<{}}", s->label, label_width);
       md << "| " << s->label << " | " << significance[s->label].paired << " |";
       for (const std::string& c : cols) {
@@ -474,7 +347,7 @@ ReportOutput build_report(const ReportOptions& options) {
   html["curves"] = json::array();
   std::vector<std::pair<std::string, std::vector<std::string>>> id_files;  // canonical -> labels
   std::map<std::string, fs::path> id_paths;
-  for (const System& s : systems) {
+  for (const eval::EvaluatedRun& s : systems) {
     if (s.workdir.empty()) continue;
     const fs::path curve = s.workdir / "run" / "metrics.jsonl";
     if (fs::is_regular_file(curve)) html["curves"].push_back(read_training_curves(curve, s.label));
@@ -493,7 +366,7 @@ ReportOutput build_report(const ReportOptions& options) {
   html["identifiers"] = json::array();
   for (const auto& [canonical, labels] : id_files)
     html["identifiers"].push_back(
-        {{"systems", labels}, {"file", id_paths[canonical].string()}, {"report", read_json(id_paths[canonical])}});
+        {{"systems", labels}, {"file", id_paths[canonical].string()}, {"report", eval::read_json_object(id_paths[canonical])}});
 
   ReportOutput result;
   result.text = text.str();
