@@ -15,7 +15,7 @@
 #include <random>
 
 #include "core/decoding/beam_search.h"
-#include "core/decoding/toy_scorer.h"
+#include "tests/support/toy_scorer.h"
 #ifdef GENSAR_BENCH_WITH_T5
 #include "core/model/t5_scorer.h"
 #endif

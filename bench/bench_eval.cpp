@@ -19,8 +19,8 @@
 
 #include "core/model/t5_model.h"
 #include "core/model/t5_scorer.h"
-#include "core/train/baselines.h"
-#include "core/train/evaluator.h"
+#include "core/eval/baselines.h"
+#include "core/eval/evaluator.h"
 #include "core/train/run_setup.h"
 #include "data_pipeline/candidates.h"
 #include "data_pipeline/ingest.h"
@@ -137,17 +137,17 @@ int main(int argc, char** argv) {
   double rate[2][2] = {{0, 0}, {0, 0}};
   for (int p = 0; p < 2; ++p) {
     for (int t = 0; t < 2; ++t) {
-      train::EvalOptions o;
-      o.protocols = {p == 0 ? train::Protocol::kCandidates : train::Protocol::kFull};
+      eval::EvalOptions o;
+      o.protocols = {p == 0 ? eval::Protocol::kCandidates : eval::Protocol::kFull};
       o.tasks = {t == 0 ? data::Task::kRec : data::Task::kSearch};
       o.beams = 30;
       o.batch_size = 16;
       o.max_cases = cases;
-      train::EvalResult r = train::evaluate(scorer, *pieces.builder, candidates.get(), o, nullptr);
+      eval::EvalResult r = eval::evaluate(scorer, *pieces.builder, candidates.get(), o, nullptr);
       // Scorer alone: the same inputs, encode + 5 steps (task token + 4 ID tokens): the first two
       // on 16 rows, the last three on 16 x 30 rows, as beam search schedules them.
       const auto& examples = ds.examples(o.tasks[0], data::Split::kTest);
-      const auto selected = train::selected_examples(static_cast<int64_t>(examples.size()), cases);
+      const auto selected = eval::selected_examples(static_cast<int64_t>(examples.size()), cases);
       auto s0 = std::chrono::steady_clock::now();
       for (size_t b = 0; b < selected.size(); b += 16) {
         std::vector<std::vector<int64_t>> inputs;
@@ -200,9 +200,9 @@ int main(int argc, char** argv) {
   // 3. Popularity baseline (no model) on the same protocols, for reference.
   std::printf("\n3. popularity baseline, all test cases\n");
   for (int p = 0; p < 2; ++p) {
-    train::EvalOptions o;
-    o.protocols = {p == 0 ? train::Protocol::kCandidates : train::Protocol::kFull};
-    train::EvalResult r = train::evaluate_with(train::popularity_ranker(ds, 30), ds, candidates.get(), o, nullptr);
+    eval::EvalOptions o;
+    o.protocols = {p == 0 ? eval::Protocol::kCandidates : eval::Protocol::kFull};
+    eval::EvalResult r = eval::evaluate_with(eval::popularity_ranker(ds, 30), ds, candidates.get(), o, nullptr);
     std::printf("%-11s %lld cases in %.2f s: %.0f cases/s\n", p == 0 ? "candidates" : "full",
                 (long long)r.cases, r.seconds, r.cases / r.seconds);
   }

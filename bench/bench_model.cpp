@@ -1,8 +1,8 @@
 // Training throughput of the T5 model (samples/s) on one thread, against the single-thread matrix
 // multiply rate measured in the same run (the ceiling for this FLOP mix).
 // Default: the TIGER preset at batch 64, 128 input and 6 output tokens, vocabulary 10,000 and an
-// untied LM head (7.0M parameters, the model ARCHITECTURE.md's Python reference measures at about
-// 17 samples/s with PyTorch eager on OpenBLAS, one thread).
+// untied LM head (7.0M parameters; bench/t5_eager_reference.py, the PyTorch eager reference of
+// docs/model.md, measures about 17 samples/s on OpenBLAS, one thread).
 //   bench_model [--preset tiger|t5-small] [--tied] [--batch 64] [--source 128] [--target 6]
 //               [--steps 5] [--vocab 10000] [--threads 1] [--dropout p]
 #include <torch/torch.h>
@@ -14,6 +14,7 @@
 
 #include <torch/csrc/autograd/profiler_legacy.h>
 
+#include "bench/model_step.h"
 #include "core/model/t5_model.h"
 
 using namespace gensar::model;
@@ -59,22 +60,9 @@ int main(int argc, char** argv) {
   auto config = T5Config::preset(preset, vocab);
   config.tie_word_embeddings = tied;
   if (dropout >= 0) config.dropout_rate = dropout;
-  T5Model model(config, nullptr, 1);
-  model->train();
-  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
-  torch::manual_seed(0);
-  auto input = torch::randint(2, vocab, {batch, source}, torch::kLong);
-  auto mask = torch::ones({batch, source}, torch::kLong);
-  auto labels = torch::randint(2, vocab, {batch, target}, torch::kLong);
-  auto dec_in = torch::cat({torch::zeros({batch, 1}, torch::kLong), labels.slice(1, 0, target - 1)}, 1);
+  gensar::bench::ModelStep train_step(config, batch, source, target);
 
   const double peak = matmul_gflops();
-  auto train_step = [&] {
-    opt.zero_grad();
-    auto out = model->forward(input, mask, dec_in, labels);
-    out.loss.backward();
-    opt.step();
-  };
   train_step();  // warm-up: allocations, first-touch
   auto t0 = Clock::now();
   {
@@ -89,7 +77,7 @@ int main(int argc, char** argv) {
   // Where the time goes: forward alone and backward + optimiser.
   auto t1 = Clock::now();
   T5Output out;
-  for (int64_t s = 0; s < steps; ++s) out = model->forward(input, mask, dec_in, labels);
+  for (int64_t s = 0; s < steps; ++s) out = train_step.forward();
   const double forward_s = seconds_since(t1) / steps;
 
   std::printf("bench_model: preset %s (%s LM head, dropout %.2f), %lld parameters, vocab %lld, "
@@ -107,7 +95,7 @@ int main(int argc, char** argv) {
               train_flops_per_sample(config, source, target), gflops);
   std::printf("  baseline (same run): 512x512 matmul %.1f GFLOP/s; model reaches %.0f%% of it\n",
               peak, 100.0 * gflops / peak);
-  std::printf("  reference (ARCHITECTURE.md, PyTorch eager, 1 thread): ~17 samples/s; ratio %.2f\n",
+  std::printf("  reference (docs/model.md, PyTorch eager, 1 thread): ~17 samples/s; ratio %.2f\n",
               samples_per_s / 17.0);
   return 0;
 }

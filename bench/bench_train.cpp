@@ -20,9 +20,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/model_step.h"
 #include "core/model/t5_config.h"
 #include "core/train/batch.h"
 #include "core/train/sample_stream.h"
+#include "core/train/run_layout.h"
 #include "core/train/run_setup.h"
 #include "core/train/trainer.h"
 #include "data_pipeline/ingest.h"
@@ -44,19 +46,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 double bare_step_rate(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, int64_t steps) {
   auto config = model::T5Config::preset("tiger", vocab);
   config.tie_word_embeddings = false;
-  model::T5Model m(config, nullptr, 1);
-  m->train();
-  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-3));
-  torch::manual_seed(0);
-  auto input = torch::randint(2, vocab, {batch, src}, torch::kLong);
-  auto mask = torch::ones({batch, src}, torch::kLong);
-  auto labels = torch::randint(2, vocab, {batch, tgt}, torch::kLong);
-  auto dec = torch::cat({torch::zeros({batch, 1}, torch::kLong), labels.slice(1, 0, tgt - 1)}, 1);
-  auto step = [&] {
-    opt.zero_grad();
-    m->forward(input, mask, dec, labels).loss.backward();
-    opt.step();
-  };
+  bench::ModelStep step(config, batch, src, tgt);
   step();
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t s = 0; s < steps; ++s) step();
@@ -96,7 +86,7 @@ LoopFigures trainer_loop(const train::RunPieces& pieces, const fs::path& out, in
   o.valid_every = -1;
   o.progress = false;
   o.bucket_window = bucket_window;
-  o.checkpoint_files = {{"config.ini", "bench\n"}};
+  o.checkpoint_files = {{train::run_layout::kConfigFile, "bench\n"}};
   train::Trainer trainer(o, pieces.builder, model, mesh);
   trainer.run();
   LoopFigures f;

@@ -13,6 +13,7 @@
 #include "core/common/check.h"
 #include "core/common/h5.h"
 #include "core/common/log.h"
+#include "core/common/seed.h"
 #include "data_pipeline/bm25.h"
 #include "data_pipeline/checksum.h"
 
@@ -26,29 +27,12 @@ constexpr Split kEvalSplits[2] = {Split::kValid, Split::kTest};
 constexpr Task kTasks[2] = {Task::kRec, Task::kSearch};
 
 // Portable per-example randomness (std distributions differ across standard libraries).
-uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-class Rng {
- public:
-  explicit Rng(uint64_t state) : state_(state) {}
-  uint64_t next() { return mix64(state_ += 0x9e3779b97f4a7c15ULL); }
-  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
-  uint64_t below(uint64_t n) { return next() % n; }
-
- private:
-  uint64_t state_;
-};
-Rng example_rng(uint64_t seed, Task task, Split split, const Example& ex) {
-  uint64_t s = mix64(seed);
-  s = mix64(s ^ (static_cast<uint64_t>(task) + 1));
-  s = mix64(s ^ (static_cast<uint64_t>(split) + 11));
-  s = mix64(s ^ static_cast<uint64_t>(static_cast<uint32_t>(ex.user)));
-  s = mix64(s ^ static_cast<uint64_t>(static_cast<uint32_t>(ex.event_index)));
-  return Rng(s);
+using Rng = seed::SplitMix64;
+Rng example_rng(uint64_t run_seed, Task task, Split split, const Example& ex) {
+  return Rng(seed::derive(run_seed, seed::Purpose::kEvalCandidates,
+                          {static_cast<uint64_t>(task), static_cast<uint64_t>(split),
+                           static_cast<uint64_t>(static_cast<uint32_t>(ex.user)),
+                           static_cast<uint64_t>(static_cast<uint32_t>(ex.event_index))}));
 }
 
 // Draws items proportionally to a popularity weight, without replacement, skipping exclusions.

@@ -1,18 +1,14 @@
 #include "data_pipeline/sample_order.h"
 
 #include "core/common/check.h"
+#include "core/common/seed.h"
 
 namespace gensar::data {
 
-uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+uint64_t mix64(uint64_t x) { return seed::mix(x); }
 
 uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b) {
-  return mix64(mix64(mix64(seed) ^ a) ^ (b * 0xd6e8feb86659fd93ULL));
+  return seed::derive(seed, seed::Purpose::kGeneric, {a, b});
 }
 
 EpochPermutation::EpochPermutation(int64_t num_samples, uint64_t seed, int64_t epoch, bool shuffle)

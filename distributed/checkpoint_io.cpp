@@ -39,7 +39,6 @@ std::optional<CheckpointRef> read_marker(const std::string& root, const std::str
   return CheckpointRef{*step, dir.string()};
 }
 
-constexpr const char* kChecksums = "checksums.json";
 
 // First line of a torch error: the rest is a C++ backtrace that hides the file name.
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
@@ -119,14 +118,14 @@ std::vector<CheckpointRef> list_checkpoints(const std::string& root) {
 }
 
 void verify_checkpoint(const std::string& dir) {
-  const fs::path sums_path = fs::path(dir) / kChecksums;
+  const fs::path sums_path = fs::path(dir) / kChecksumsFile;
   if (!fs::exists(sums_path)) return;
   const nlohmann::json sums = read_json_file(sums_path.string());
   GENSAR_INPUT_CHECK(sums.is_object() && !sums.empty(), "{}: expected an object of file checksums",
                      sums_path.string());
   for (const auto& [name, expected] : sums.items()) {
     const fs::path file = fs::path(dir) / name;
-    GENSAR_INPUT_CHECK(fs::exists(file), "{}: missing (listed in {})", file.string(), kChecksums);
+    GENSAR_INPUT_CHECK(fs::exists(file), "{}: missing (listed in {})", file.string(), kChecksumsFile);
     const std::string actual = data::file_checksum(file.string());
     GENSAR_INPUT_CHECK(expected.is_string() && actual == expected.get<std::string>(),
                        "{}: checksum {} differs from the {} recorded at save time (corrupt or "
@@ -203,9 +202,9 @@ void CheckpointWriter::save_json(const std::string& file_name, const nlohmann::j
 void write_checkpoint_checksums(const std::string& dir) {
   nlohmann::json sums = nlohmann::json::object();
   for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.is_regular_file() && entry.path().filename() != kChecksums)
+    if (entry.is_regular_file() && entry.path().filename() != kChecksumsFile)
       sums[entry.path().filename().string()] = data::file_checksum(entry.path().string());
-  write_json_file((fs::path(dir) / kChecksums).string(), sums);
+  write_json_file((fs::path(dir) / kChecksumsFile).string(), sums);
 }
 
 std::string CheckpointWriter::commit(std::optional<double> metric, bool higher_is_better) {

@@ -33,6 +33,9 @@ namespace gensar::dist {
 
 using TensorMap = std::map<std::string, torch::Tensor>;
 
+// Every checkpoint directory's file list with XXH64 sums (verify_checkpoint reads it).
+inline constexpr const char* kChecksumsFile = "checksums.json";
+
 // "model-tp01-dp000.pt": the shard of `kind` written by (tp_rank, dp_rank).
 std::string shard_file_name(const std::string& kind, int tp_rank, int dp_rank,
                             const std::string& extension = "pt");

@@ -189,14 +189,14 @@ void GradientReducer::finish_backward() {
   stats_.wait_seconds = seconds_since(wait_start);
   const double scale = 1.0 / dp_->size();
   for (Bucket& bucket : buckets_) {
-    if (dp_->size() > 1) bucket.flat.mul_(scale);
+    if (dp_->size() > 1 && options_.reduction == GradientReduction::kMean) bucket.flat.mul_(scale);
     for (int i : bucket.params) {
-      torch::Tensor averaged = bucket.flat.narrow(0, slots_[i].offset, slots_[i].numel);
+      torch::Tensor reduced = bucket.flat.narrow(0, slots_[i].offset, slots_[i].numel);
       torch::Tensor& grad = params_[i].mutable_grad();
       if (grad.defined()) {
-        grad.copy_(averaged.view(grad.sizes()));  // copy_ honours whatever strides .grad has
+        grad.copy_(reduced.view(grad.sizes()));  // copy_ honours whatever strides .grad has
       } else {
-        grad = averaged.view(params_[i].sizes()).clone();
+        grad = reduced.view(params_[i].sizes()).clone();
       }
     }
   }

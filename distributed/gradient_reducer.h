@@ -11,9 +11,12 @@
 // every slot of a bucket is filled, and every earlier bucket has been launched (so all ranks launch
 // in the same order), the bucket's all-reduce starts asynchronously while backward continues.
 // finish_backward() zero-fills the slots of parameters that got no gradient this step (so ranks
-// never wait on each other forever), launches what is left, waits, divides by the DP size and
-// writes the averaged bucket back into every parameter's .grad (overwriting what autograd
+// never wait on each other forever), launches what is left, waits, scales by 1 / DP size (kMean)
+// and writes the reduced bucket back into every parameter's .grad (overwriting what autograd
 // accumulated there).
+//
+// The one data-parallel gradient path of the project: the T5 trainer, SASRec and the RQ-VAE all
+// reduce through it.
 #pragma once
 
 #include "distributed/communicator.h"
@@ -23,10 +26,16 @@
 
 namespace gensar::dist {
 
+enum class GradientReduction {
+  kMean,  // DDP's: each .grad becomes the mean over DP ranks (loss is a per-rank mean)
+  kSum,   // the sum over DP ranks (loss already divided by a global count, as SASRec's)
+};
+
 struct ReducerOptions {
   double bucket_cap_mb = 25.0;
   // Collective over the DP group at construction: every rank starts from rank 0's parameters.
   bool broadcast_parameters = true;
+  GradientReduction reduction = GradientReduction::kMean;
 };
 
 struct ReducerStepStats {

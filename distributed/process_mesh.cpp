@@ -29,6 +29,11 @@ ProcessMesh::ProcessMesh(std::shared_ptr<Communicator> world, const MeshOptions&
                "DP group has {} ranks (rank {}), expected {} (rank {})", dp_->size(), dp_->rank(),
                dp_size_, dp_rank_);
   if (options.device == "cuda") {
+    // Said plainly because the option's help promises more than this: only the mesh's device
+    // communicators live on the GPU; no trainer or verb moves the model there.
+    GENSAR_WARN("dist", "--device cuda: rank {} builds NCCL communicators on its GPU, but training, "
+                "evaluation and inference still run on the CPU (no verb moves the model to the GPU "
+                "yet)", world_->rank());
     cuda_device_ = select_cuda_device(local_rank_);
     dp_device_ = make_nccl_communicator(dp_, cuda_device_);
     tp_device_ = make_nccl_communicator(tp_, cuda_device_);

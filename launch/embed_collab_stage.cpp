@@ -8,7 +8,6 @@
 #include "core/common/check.h"
 #include "core/common/log.h"
 #include "core/seqrec/collab_embeddings.h"
-#include "core/seqrec/data_parallel.h"
 #include "core/seqrec/sasrec_eval.h"
 #include "data_pipeline/checksum.h"
 #include "data_pipeline/dataset.h"
@@ -64,7 +63,7 @@ EmbedCollabResult run_embed_collab(EmbedCollabOptions o) {
   r.out = o.out;
   r.model_out = o.mode == "sasrec" ? o.model_out : "";
   r.config_hash = config_hash(o, dataset);
-  std::shared_ptr<dist::Communicator> comm = data_parallel_world();
+  std::shared_ptr<dist::Communicator> comm = dist::world();
   const int rank = comm ? comm->rank() : 0;
   // Every rank takes the same decision (they all read the same file).
   if (!o.force && existing_hash(o.out) == r.config_hash &&

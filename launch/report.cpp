@@ -1,6 +1,6 @@
 // build_report (launch/report.h), behind `gensar report DIR...`: one table per evaluation protocol across runs (sweep variants, workdirs,
 // baselines), the best value per column marked, and where both a run and the reference have per-case
-// JSONL results, the paired significance of their difference (core/decoding/significance.h).
+// JSONL results, the paired significance of their difference (core/eval/significance.h).
 //
 // A DIR is a metrics file (X.json), a workdir (metrics/*.json: gensar.json is the workdir's own
 // model, named after the workdir; the others are baselines named by file), or a sweep directory
@@ -19,12 +19,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/check.h"
-#include "core/decoding/case_records.h"
-#include "core/decoding/metrics.h"
-#include "core/decoding/significance.h"
+#include "core/eval/case_records.h"
+#include "core/eval/metrics.h"
+#include "core/eval/significance.h"
 #include "launch/report.h"
 #include "launch/report_html.h"
-#include "launch/report_runs.h"
+#include "core/eval/run_finder.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -36,11 +36,11 @@ namespace {
 std::vector<std::string> all_columns() {
   std::vector<std::string> cols;
   for (const std::string task : {"rec", "search"})
-    for (const std::string& m : decoding::metric_names()) cols.push_back(task + "." + m);
+    for (const std::string& m : eval::metric_names()) cols.push_back(task + "." + m);
   return cols;
 }
 
-std::optional<double> value_of(const ReportRun& s, const std::string& protocol, const std::string& col) {
+std::optional<double> value_of(const eval::EvaluatedRun& s, const std::string& protocol, const std::string& col) {
   if (!s.metrics.contains(protocol) || !s.metrics[protocol].is_object()) return std::nullopt;
   const json& row = s.metrics[protocol];
   if (!row.contains(col) || !row[col].is_number()) return std::nullopt;
@@ -48,7 +48,7 @@ std::optional<double> value_of(const ReportRun& s, const std::string& protocol, 
 }
 
 struct Significance {
-  std::map<std::string, decoding::PairedTest> tests;  // "<protocol>/<column>" -> test
+  std::map<std::string, eval::PairedTest> tests;  // "<protocol>/<column>" -> test
   int64_t paired = 0;
 };
 
@@ -65,19 +65,19 @@ using Intervals = std::map<std::string, std::pair<double, double>>;
 
 // Percentile bootstrap over a run's cases (seeded, so a report is reproducible): bounded metrics
 // such as hit rates near 0 get intervals inside [0, 1], which a normal approximation would not.
-Intervals case_intervals(const std::vector<decoding::CaseRecord>& cases, int64_t resamples,
+Intervals case_intervals(const std::vector<eval::CaseRecord>& cases, int64_t resamples,
                          uint64_t seed) {
   std::map<std::pair<std::string, std::string>, std::vector<int64_t>> ranks;  // (protocol, task)
-  for (const decoding::CaseRecord& c : cases)
+  for (const eval::CaseRecord& c : cases)
     if (!c.protocol.empty()) ranks[{c.protocol, c.task}].push_back(c.rank);
-  const std::vector<std::string>& names = decoding::metric_names();
+  const std::vector<std::string>& names = eval::metric_names();
   Intervals out;
   std::mt19937_64 rng(seed);
   for (const auto& [group, r] : ranks) {
     const size_t n = r.size(), m = names.size();
     std::vector<double> value(n * m);  // per case and metric
     for (size_t i = 0; i < n; ++i)
-      for (size_t k = 0; k < m; ++k) value[i * m + k] = decoding::metric_value(names[k], r[i]);
+      for (size_t k = 0; k < m; ++k) value[i * m + k] = eval::metric_value(names[k], r[i]);
     std::vector<std::vector<double>> means(m, std::vector<double>(resamples));
     std::uniform_int_distribution<size_t> pick(0, n - 1);
     std::vector<double> sum(m);
@@ -103,7 +103,7 @@ Intervals case_intervals(const std::vector<decoding::CaseRecord>& cases, int64_t
 
 // Without per-case results a hit rate still has an interval from its case count ("rec.count",
 // written by gensar eval): Wilson's score interval. Other metrics get none.
-std::optional<std::pair<double, double>> count_interval(const ReportRun& s, const std::string& protocol,
+std::optional<std::pair<double, double>> count_interval(const eval::EvaluatedRun& s, const std::string& protocol,
                                                         const std::string& col) {
   const std::string task = col.substr(0, col.find('.'));
   if (col.find(".hr@") == std::string::npos) return std::nullopt;
@@ -159,41 +159,41 @@ json read_training_curves(const fs::path& path, const std::string& label) {
 }
 
 // --reference, else a variant named gensar-full, else the first own model ("" if none).
-std::string reference_label(const std::vector<ReportRun>& systems, const std::string& requested) {
+std::string reference_label(const std::vector<eval::EvaluatedRun>& systems, const std::string& requested) {
   if (!requested.empty()) return requested;
-  for (const ReportRun& s : systems)
+  for (const eval::EvaluatedRun& s : systems)
     if (s.label == "gensar-full") return s.label;
-  for (const ReportRun& s : systems)
+  for (const eval::EvaluatedRun& s : systems)
     if (!s.baseline) return s.label;
   return "";
 }
 
 // Paired tests of every run with per-case results against the reference, by label.
-std::map<std::string, Significance> significance_against(const ReportRun& ref, const std::vector<ReportRun>& systems,
+std::map<std::string, Significance> significance_against(const eval::EvaluatedRun& ref, const std::vector<eval::EvaluatedRun>& systems,
                                                          int64_t resamples, uint64_t seed) {
   std::map<std::string, Significance> significance;
   if (ref.cases.empty()) return significance;
-  const auto ref_cases = decoding::read_run_case_records(ref.cases);
-  for (const ReportRun& s : systems) {
+  const auto ref_cases = eval::read_run_case_records(ref.cases);
+  for (const eval::EvaluatedRun& s : systems) {
     if (&s == &ref || s.cases.empty()) continue;
-    const decoding::RunComparison cmp =
-        decoding::compare_runs(ref_cases, decoding::read_run_case_records(s.cases), resamples, seed);
+    const eval::RunComparison cmp =
+        eval::compare_runs(ref_cases, eval::read_run_case_records(s.cases), resamples, seed);
     if (cmp.paired == 0) continue;
     Significance& sig = significance[s.label];
     sig.paired = cmp.paired;
-    for (const decoding::PairedTest& t : cmp.tests) sig.tests[t.metric] = t;
+    for (const eval::PairedTest& t : cmp.tests) sig.tests[t.metric] = t;
   }
   return significance;
 }
 
 // Protocols in table order: candidates, full, then any other the metrics files hold.
-std::vector<std::string> protocols_of(const std::vector<ReportRun>& systems) {
+std::vector<std::string> protocols_of(const std::vector<eval::EvaluatedRun>& systems) {
   std::vector<std::string> protocols;
   for (const std::string p : {"candidates", "full"})
-    for (const ReportRun& s : systems)
+    for (const eval::EvaluatedRun& s : systems)
       if (s.metrics.contains(p) && std::find(protocols.begin(), protocols.end(), p) == protocols.end())
         protocols.push_back(p);
-  for (const ReportRun& s : systems)
+  for (const eval::EvaluatedRun& s : systems)
     for (const auto& [p, v] : s.metrics.items())
       if (v.is_object() && std::find(protocols.begin(), protocols.end(), p) == protocols.end())
         protocols.push_back(p);
@@ -207,11 +207,11 @@ ReportOutput build_report(const ReportOptions& options) {
   GENSAR_INPUT_CHECK(!dirs.empty(), "gensar report: give at least one DIR");
   const int64_t resamples = options.resamples;
   GENSAR_INPUT_CHECK(resamples >= 0, "gensar report: --resamples must be >= 0, got {}", resamples);
-  const std::vector<ReportRun> systems = collect_report_runs(dirs);
+  const std::vector<eval::EvaluatedRun> systems = eval::find_runs(dirs);
 
   const std::string reference = reference_label(systems, options.reference);
-  const ReportRun* ref = nullptr;
-  for (const ReportRun& s : systems)
+  const eval::EvaluatedRun* ref = nullptr;
+  for (const eval::EvaluatedRun& s : systems)
     if (s.label == reference) ref = &s;
   GENSAR_INPUT_CHECK(reference.empty() || ref != nullptr,
                      "gensar report --reference: no run named '{}'", reference);
@@ -219,11 +219,11 @@ ReportOutput build_report(const ReportOptions& options) {
       ref ? significance_against(*ref, systems, resamples, options.seed) : std::map<std::string, Significance>{};
   // 95% intervals of every system's own metrics, from its cases where it has them.
   std::map<std::string, Intervals> intervals;  // by label
-  for (const ReportRun& s : systems)
+  for (const eval::EvaluatedRun& s : systems)
     if (!s.cases.empty())
-      intervals[s.label] = case_intervals(decoding::read_run_case_records(s.cases),
+      intervals[s.label] = case_intervals(eval::read_run_case_records(s.cases),
                                           std::max<int64_t>(resamples, 1000), options.seed);
-  auto interval_of = [&](const ReportRun& s, const std::string& protocol,
+  auto interval_of = [&](const eval::EvaluatedRun& s, const std::string& protocol,
                          const std::string& col) -> std::optional<std::pair<double, double>> {
     auto it = intervals.find(s.label);
     if (it != intervals.end()) {
@@ -234,7 +234,7 @@ ReportOutput build_report(const ReportOptions& options) {
     return count_interval(s, protocol, col);
   };
   auto find_test = [&](const std::string& label, const std::string& protocol,
-                       const std::string& col) -> const decoding::PairedTest* {
+                       const std::string& col) -> const eval::PairedTest* {
     auto it = significance.find(label);
     if (it == significance.end()) return nullptr;
     for (const std::string& key : {protocol + "/" + col, col}) {
@@ -243,14 +243,14 @@ ReportOutput build_report(const ReportOptions& options) {
     }
     return nullptr;
   };
-  auto p_of = [&](const decoding::PairedTest& t) {
+  auto p_of = [&](const eval::PairedTest& t) {
     return resamples > 0 ? t.randomisation_p_value : t.t_p_value;
   };
 
   const std::vector<std::string> protocols = protocols_of(systems);
 
   size_t label_width = 6;
-  for (const ReportRun& s : systems) label_width = std::max(label_width, s.label.size());
+  for (const eval::EvaluatedRun& s : systems) label_width = std::max(label_width, s.label.size());
   std::ostringstream text, md;
   json out = {{"reference", reference}, {"protocols", json::object()}};
   json html = {{"reference", reference},
@@ -265,15 +265,15 @@ ReportOutput build_report(const ReportOptions& options) {
   for (const std::string& protocol : protocols) {
     std::vector<std::string> cols;
     for (const std::string& c : all_columns())
-      for (const ReportRun& s : systems)
+      for (const eval::EvaluatedRun& s : systems)
         if (value_of(s, protocol, c) && std::find(cols.begin(), cols.end(), c) == cols.end())
           cols.push_back(c);
-    std::vector<const ReportRun*> rows;
-    for (const ReportRun& s : systems)
+    std::vector<const eval::EvaluatedRun*> rows;
+    for (const eval::EvaluatedRun& s : systems)
       if (s.metrics.contains(protocol)) rows.push_back(&s);
     std::map<std::string, double> best;
     for (const std::string& c : cols)
-      for (const ReportRun* s : rows)
+      for (const eval::EvaluatedRun* s : rows)
         if (auto v = value_of(*s, protocol, c); v && (!best.count(c) || *v > best[c])) best[c] = *v;
     auto is_best = [&](const std::string& c, double v) { return best.count(c) && v == best[c]; };
 
@@ -287,7 +287,7 @@ ReportOutput build_report(const ReportOptions& options) {
     for (size_t i = 0; i < cols.size(); ++i) md << "---:|";
     md << "\n";
     json jrows = json::array();
-    for (const ReportRun* s : rows) {
+    for (const eval::EvaluatedRun* s : rows) {
       text << fmt::format("{:<{}}", s->label, label_width);
       md << "| " << s->label << " |";
       json jr = {{"system", s->label},
@@ -327,8 +327,8 @@ ReportOutput build_report(const ReportOptions& options) {
     html["protocols"][protocol] = {{"title", protocol_title(protocol)}, {"columns", cols}, {"rows", jrows}};
 
     // Paired significance against the reference, where both have per-case results.
-    std::vector<const ReportRun*> tested;
-    for (const ReportRun* s : rows)
+    std::vector<const eval::EvaluatedRun*> tested;
+    for (const eval::EvaluatedRun* s : rows)
       if (significance.count(s->label)) tested.push_back(s);
     if (tested.empty()) continue;
     const std::string test_name =
@@ -340,7 +340,7 @@ ReportOutput build_report(const ReportOptions& options) {
     md << "\n|---|---:|";
     for (size_t i = 0; i < cols.size(); ++i) md << "---:|";
     md << "\n";
-    for (const ReportRun* s : tested) {
+    for (const eval::EvaluatedRun* s : tested) {
       text << fmt::format("{:<{}}", s->label, label_width);
       md << "| " << s->label << " | " << significance.at(s->label).paired << " |";
       for (const std::string& c : cols) {
@@ -361,7 +361,7 @@ ReportOutput build_report(const ReportOptions& options) {
   html["curves"] = json::array();
   std::vector<std::pair<std::string, std::vector<std::string>>> id_files;  // canonical -> labels
   std::map<std::string, fs::path> id_paths;
-  for (const ReportRun& s : systems) {
+  for (const eval::EvaluatedRun& s : systems) {
     if (s.workdir.empty()) continue;
     const fs::path curve = s.workdir / "run" / "metrics.jsonl";
     if (fs::is_regular_file(curve)) html["curves"].push_back(read_training_curves(curve, s.label));
@@ -380,7 +380,7 @@ ReportOutput build_report(const ReportOptions& options) {
   html["identifiers"] = json::array();
   for (const auto& [canonical, labels] : id_files)
     html["identifiers"].push_back(
-        {{"systems", labels}, {"file", id_paths[canonical].string()}, {"report", read_json_object(id_paths[canonical])}});
+        {{"systems", labels}, {"file", id_paths[canonical].string()}, {"report", eval::read_json_object(id_paths[canonical])}});
 
   ReportOutput result;
   result.text = text.str();

@@ -100,13 +100,13 @@ std::vector<double> CaseBeams::ranked_scores(int64_t limit) const {
   return out;
 }
 
-BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_ids,
-                             const torch::Tensor& attention_mask,
-                             const std::vector<const PrefixTrie*>& tries,
-                             const BeamSearchOptions& options) {
-  const int64_t num_cases = input_ids.size(0);
-  const int64_t k = options.num_beams;
-  GENSAR_CHECK(k > 0, "num_beams must be positive, got {}", k);
+namespace {
+
+// The identifier length every case decodes (from the options or the tries), after checking that
+// the tries fit the batch.
+int64_t checked_id_length(int64_t num_cases, const std::vector<const PrefixTrie*>& tries,
+                          const BeamSearchOptions& options) {
+  GENSAR_CHECK(options.num_beams > 0, "num_beams must be positive, got {}", options.num_beams);
   GENSAR_CHECK(tries.empty() || tries.size() == 1 || static_cast<int64_t>(tries.size()) == num_cases,
                "{} tries for {} cases (need 1 shared or 1 per case)", tries.size(), num_cases);
   GENSAR_CHECK(!options.constrained || !tries.empty(), "constrained beam search needs a trie");
@@ -118,6 +118,156 @@ BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_i
     GENSAR_CHECK(t->id_length() == id_length, "trie id length {} differs from {}",
                  t->id_length(), id_length);
   }
+  return id_length;
+}
+
+// Unconstrained search: per row, every token scoring at least the row's K-th best can make the
+// case's top K; taking all ties keeps the choice deterministic. Computed where logp lives.
+// Row r's tokens are tokens[offsets[r] .. offsets[r + 1]).
+struct OpenTokens {
+  std::vector<int64_t> offsets;
+  torch::Tensor tokens;
+};
+
+OpenTokens open_tokens_per_row(const torch::Tensor& logp, int64_t k) {
+  const int64_t kk = std::min(k, logp.size(1));
+  torch::Tensor threshold = std::get<0>(logp.topk(kk, 1)).select(1, kk - 1).unsqueeze(1);
+  torch::Tensor hits = (logp >= threshold).nonzero().to(torch::kCPU).contiguous();  // [M, 2]
+  OpenTokens open;
+  open.tokens = hits.select(1, 1).contiguous();
+  torch::Tensor counts = torch::bincount(hits.select(1, 0), {}, logp.size(0));
+  open.offsets.assign(1, 0);
+  const int64_t* c = counts.data_ptr<int64_t>();
+  for (int64_t r = 0; r < logp.size(0); ++r) open.offsets.push_back(open.offsets.back() + c[r]);
+  return open;
+}
+
+// Every case's expansions of its live rows, scored.
+struct Expansions {
+  std::vector<Candidate> candidates;
+  std::vector<int64_t> case_begin;  // candidates of case b: [case_begin[b], case_begin[b + 1])
+};
+
+template <typename TrieOf>
+Expansions expand(const std::vector<Beam>& rows, int64_t num_cases, int64_t rows_per_case,
+                  const torch::Tensor& logp, const TrieOf& trie_of, const BeamSearchOptions& options) {
+  const int64_t vocab = logp.size(1);
+  OpenTokens open;
+  if (!options.constrained) open = open_tokens_per_row(logp, options.num_beams);
+  Expansions e;
+  e.case_begin.resize(num_cases + 1);
+  std::vector<int64_t> flat;  // row * V + token of each candidate
+  for (int64_t b = 0; b < num_cases; ++b) {
+    e.case_begin[b] = static_cast<int64_t>(e.candidates.size());
+    const PrefixTrie* trie = trie_of(b);
+    for (int64_t r = b * rows_per_case; r < (b + 1) * rows_per_case; ++r) {
+      const Beam& beam = rows[r];
+      if (!beam.alive()) continue;
+      if (options.constrained) {
+        auto [first, end] = trie->children(beam.node);
+        for (int64_t c = first; c < end; ++c) {
+          const int64_t tok = trie->token(c);
+          GENSAR_CHECK(tok < vocab, "trie token {} outside vocabulary {}", tok, vocab);
+          e.candidates.push_back({beam.score, r, tok, c});
+          flat.push_back(r * vocab + tok);
+        }
+      } else {
+        const int64_t* toks = open.tokens.data_ptr<int64_t>();
+        for (int64_t j = open.offsets[r]; j < open.offsets[r + 1]; ++j) {
+          e.candidates.push_back({beam.score, r, toks[j], -1});
+          flat.push_back(r * vocab + toks[j]);
+        }
+      }
+    }
+  }
+  e.case_begin[num_cases] = static_cast<int64_t>(e.candidates.size());
+  // The scores come after one gather.
+  const std::vector<float> values = gather_log_probs(logp, flat);
+  for (size_t j = 0; j < e.candidates.size(); ++j) e.candidates[j].score += values[j];
+  return e;
+}
+
+// The K best expansions of each case become its rows; `parents` says which row each came from
+// (for the scorer's reorder) and `last` its token.
+struct NextRows {
+  std::vector<Beam> rows;
+  std::vector<int64_t> parents;
+  std::vector<int64_t> last;
+};
+
+NextRows select_best(Expansions& e, const std::vector<Beam>& rows, int64_t num_cases,
+                     int64_t rows_per_case, int64_t k, bool constrained) {
+  NextRows next{std::vector<Beam>(num_cases * k), std::vector<int64_t>(num_cases * k),
+                std::vector<int64_t>(num_cases * k, 0)};
+  for (int64_t b = 0; b < num_cases; ++b) {
+    auto cand_begin = e.candidates.begin() + e.case_begin[b];
+    auto cand_end = e.candidates.begin() + e.case_begin[b + 1];
+    const int64_t keep = std::min<int64_t>(k, cand_end - cand_begin);
+    CandidateOrder order{&rows, constrained};
+    std::partial_sort(cand_begin, cand_begin + keep, cand_end, order);
+    for (int64_t j = 0; j < k; ++j) {
+      const int64_t slot = b * k + j;
+      if (j < keep) {
+        const Candidate& c = cand_begin[j];
+        next.parents[slot] = c.parent;
+        next.rows[slot].score = c.score;
+        next.rows[slot].node = c.node;
+        next.rows[slot].tokens = rows[c.parent].tokens;
+        next.rows[slot].tokens.push_back(c.token);
+        next.last[slot] = c.token;
+      } else {
+        next.parents[slot] = b * rows_per_case;  // a dead row: any row of the case will do
+      }
+    }
+  }
+  return next;
+}
+
+// The live rows as each case's hypotheses, best first, with the items their identifiers name.
+template <typename TrieOf>
+BeamSearchResult finished_hypotheses(std::vector<Beam>& rows, int64_t num_cases,
+                                     int64_t rows_per_case, const TrieOf& trie_of,
+                                     bool constrained) {
+  BeamSearchResult result;
+  result.cases.resize(num_cases);
+  for (int64_t b = 0; b < num_cases; ++b) {
+    const PrefixTrie* trie = trie_of(b);
+    std::vector<Hypothesis>& out = result.cases[b].beams;
+    for (int64_t r = b * rows_per_case; r < (b + 1) * rows_per_case; ++r) {
+      Beam& beam = rows[r];
+      if (!beam.alive()) continue;
+      Hypothesis h;
+      h.tokens = std::move(beam.tokens);
+      h.score = beam.score;
+      const int64_t leaf = constrained ? beam.node
+                           : trie       ? trie->find(h.tokens.data())
+                                        : -1;
+      if (leaf >= 0) {
+        auto [first, end] = trie->items(leaf);
+        h.items.assign(first, end);
+      } else if (trie) {
+        ++result.invalid_sequences;
+      }
+      ++result.returned_sequences;
+      out.push_back(std::move(h));
+    }
+    std::sort(out.begin(), out.end(), [](const Hypothesis& a, const Hypothesis& b) {
+      if (a.score != b.score) return a.score > b.score;
+      return a.tokens < b.tokens;
+    });
+  }
+  return result;
+}
+
+}  // namespace
+
+BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_ids,
+                             const torch::Tensor& attention_mask,
+                             const std::vector<const PrefixTrie*>& tries,
+                             const BeamSearchOptions& options) {
+  const int64_t num_cases = input_ids.size(0);
+  const int64_t k = options.num_beams;
+  const int64_t id_length = checked_id_length(num_cases, tries, options);
   auto trie_of = [&](int64_t b) -> const PrefixTrie* {
     if (tries.empty()) return nullptr;
     return tries.size() == 1 ? tries[0] : tries[b];
@@ -142,84 +292,14 @@ BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_i
     std::fill(last.begin(), last.end(), forced);
   }
 
-  std::vector<Candidate> candidates;
-  std::vector<int64_t> case_begin(num_cases + 1);  // candidates of case b: [case_begin[b], [b+1])
-  std::vector<int64_t> flat;                      // row * V + token of each candidate
   for (int64_t t = 0; t < id_length; ++t) {
     const int64_t rows_per_case = t == 0 ? 1 : k;
     torch::Tensor logp = step_log_probs(scorer, *state, last, device);
-    // Unconstrained: per row, every token scoring at least the row's K-th best can make the
-    // case's top K; taking all ties keeps the choice deterministic. Computed where logp lives.
-    std::vector<int64_t> open_offsets;
-    torch::Tensor open_tokens;
-    if (!options.constrained) {
-      const int64_t kk = std::min(k, vocab);
-      torch::Tensor threshold = std::get<0>(logp.topk(kk, 1)).select(1, kk - 1).unsqueeze(1);
-      torch::Tensor hits = (logp >= threshold).nonzero().to(torch::kCPU).contiguous();  // [M, 2]
-      open_tokens = hits.select(1, 1).contiguous();
-      torch::Tensor counts = torch::bincount(hits.select(1, 0), {}, logp.size(0));
-      open_offsets.assign(1, 0);
-      const int64_t* c = counts.data_ptr<int64_t>();
-      for (int64_t r = 0; r < logp.size(0); ++r) open_offsets.push_back(open_offsets.back() + c[r]);
-    }
-
-    // Candidates of every case (their scores come after one gather).
-    candidates.clear();
-    flat.clear();
-    for (int64_t b = 0; b < num_cases; ++b) {
-      case_begin[b] = static_cast<int64_t>(candidates.size());
-      const PrefixTrie* trie = trie_of(b);
-      for (int64_t r = b * rows_per_case; r < (b + 1) * rows_per_case; ++r) {
-        const Beam& beam = rows[r];
-        if (!beam.alive()) continue;
-        if (options.constrained) {
-          auto [first, end] = trie->children(beam.node);
-          for (int64_t c = first; c < end; ++c) {
-            const int64_t tok = trie->token(c);
-            GENSAR_CHECK(tok < vocab, "trie token {} outside vocabulary {}", tok, vocab);
-            candidates.push_back({beam.score, r, tok, c});
-            flat.push_back(r * vocab + tok);
-          }
-        } else {
-          const int64_t* toks = open_tokens.data_ptr<int64_t>();
-          for (int64_t j = open_offsets[r]; j < open_offsets[r + 1]; ++j) {
-            candidates.push_back({beam.score, r, toks[j], -1});
-            flat.push_back(r * vocab + toks[j]);
-          }
-        }
-      }
-    }
-    case_begin[num_cases] = static_cast<int64_t>(candidates.size());
-    const std::vector<float> values = gather_log_probs(logp, flat);
-    for (size_t j = 0; j < candidates.size(); ++j) candidates[j].score += values[j];
-
-    std::vector<Beam> next(num_cases * k);
-    std::vector<int64_t> parents(num_cases * k);
-    std::vector<int64_t> next_last(num_cases * k, 0);
-    for (int64_t b = 0; b < num_cases; ++b) {
-      auto cand_begin = candidates.begin() + case_begin[b];
-      auto cand_end = candidates.begin() + case_begin[b + 1];
-      const int64_t keep = std::min<int64_t>(k, cand_end - cand_begin);
-      CandidateOrder order{&rows, options.constrained};
-      std::partial_sort(cand_begin, cand_begin + keep, cand_end, order);
-      for (int64_t j = 0; j < k; ++j) {
-        const int64_t slot = b * k + j;
-        if (j < keep) {
-          const Candidate& c = cand_begin[j];
-          parents[slot] = c.parent;
-          next[slot].score = c.score;
-          next[slot].node = c.node;
-          next[slot].tokens = rows[c.parent].tokens;
-          next[slot].tokens.push_back(c.token);
-          next_last[slot] = c.token;
-        } else {
-          parents[slot] = b * rows_per_case;  // a dead row: any row of the case will do
-        }
-      }
-    }
-    scorer.reorder(*state, long_tensor(parents, device));
-    rows = std::move(next);
-    last = std::move(next_last);
+    Expansions e = expand(rows, num_cases, rows_per_case, logp, trie_of, options);
+    NextRows next = select_best(e, rows, num_cases, rows_per_case, k, options.constrained);
+    scorer.reorder(*state, long_tensor(next.parents, device));
+    rows = std::move(next.rows);
+    last = std::move(next.last);
   }
 
   if (options.end_token >= 0) {
@@ -231,37 +311,8 @@ BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_i
       if (rows[r].alive()) rows[r].score += lp[r];
     }
   }
-
-  BeamSearchResult result;
-  result.cases.resize(num_cases);
-  const int64_t final_rows_per_case = id_length == 0 ? 1 : k;
-  for (int64_t b = 0; b < num_cases; ++b) {
-    const PrefixTrie* trie = trie_of(b);
-    std::vector<Hypothesis>& out = result.cases[b].beams;
-    for (int64_t r = b * final_rows_per_case; r < (b + 1) * final_rows_per_case; ++r) {
-      Beam& beam = rows[r];
-      if (!beam.alive()) continue;
-      Hypothesis h;
-      h.tokens = std::move(beam.tokens);
-      h.score = beam.score;
-      const int64_t leaf = options.constrained ? beam.node
-                           : trie               ? trie->find(h.tokens.data())
-                                                : -1;
-      if (leaf >= 0) {
-        auto [first, end] = trie->items(leaf);
-        h.items.assign(first, end);
-      } else if (trie) {
-        ++result.invalid_sequences;
-      }
-      ++result.returned_sequences;
-      out.push_back(std::move(h));
-    }
-    std::sort(out.begin(), out.end(), [](const Hypothesis& a, const Hypothesis& b) {
-      if (a.score != b.score) return a.score > b.score;
-      return a.tokens < b.tokens;
-    });
-  }
-  return result;
+  return finished_hypotheses(rows, num_cases, id_length == 0 ? 1 : k, trie_of,
+                             options.constrained);
 }
 
 std::vector<std::vector<double>> score_sequences(

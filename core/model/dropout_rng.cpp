@@ -9,17 +9,10 @@
 #include <mutex>
 
 #include "core/common/check.h"
+#include "core/common/seed.h"
 
 namespace gensar::model {
 namespace {
-
-// splitmix64: decorrelates seeds that differ in a few bits (seed, seed + 1, rank ids).
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // Inverted-dropout multiplier: 1/(1-p) where kept, 0 where dropped. The generator gives one 64-bit
 // key per mask; the mask itself is a counter-based hash of (key, element index), four 16-bit lanes
@@ -42,7 +35,7 @@ torch::Tensor keep_mask(at::IntArrayRef shape, double p, at::Generator& gen) {
   const int64_t words = (n + 3) / 4;
   at::parallel_for(0, words, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t w = begin; w < end; ++w) {
-      uint64_t h = mix(key ^ (static_cast<uint64_t>(w) * 0xd6e8feb86659fd93ULL));
+      uint64_t h = seed::mix(key ^ (static_cast<uint64_t>(w) * 0xd6e8feb86659fd93ULL));
       const int64_t base = w * 4;
       const int64_t lanes = std::min<int64_t>(4, n - base);
       for (int64_t j = 0; j < lanes; ++j, h >>= 16)
@@ -60,9 +53,9 @@ DropoutRng::DropoutRng(uint64_t seed, int dp_rank, int tp_rank)
 }
 
 void DropoutRng::reseed(uint64_t seed, int dp_rank, int tp_rank) {
-  const uint64_t replica = mix(mix(seed ^ 0x64726f70ULL) + static_cast<uint64_t>(dp_rank));
-  replicated_.set_current_seed(replica);
-  sharded_.set_current_seed(mix(replica + 0x2718ULL + static_cast<uint64_t>(tp_rank)));
+  const auto dp = static_cast<uint64_t>(dp_rank), tp = static_cast<uint64_t>(tp_rank);
+  replicated_.set_current_seed(seed::derive(seed, seed::Purpose::kDropoutReplicated, {dp}));
+  sharded_.set_current_seed(seed::derive(seed, seed::Purpose::kDropoutSharded, {dp, tp}));
 }
 
 torch::Tensor DropoutRng::state() const {

@@ -6,18 +6,13 @@
 #include <cmath>
 
 #include "core/common/check.h"
+#include "core/common/seed.h"
 
 namespace gensar::model {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
 }
 
 // Hugging Face T5's initialisation (std per matrix); norms start at 1. The untied LM head uses
@@ -82,7 +77,8 @@ void T5ModelImpl::reset_parameters(uint64_t seed) {
     const int dim = shard_dim_for(name);
     std::vector<int64_t> full(param.sizes().begin(), param.sizes().end());
     if (dim >= 0) full[dim] *= ctx_.size();
-    auto gen = at::detail::createCPUGenerator(seed ^ fnv1a(name));
+    auto gen = at::detail::createCPUGenerator(
+        seed::derive(seed, seed::Purpose::kModelInit, {seed::name_hash(name)}));
     auto values = torch::randn(full, gen, torch::kFloat) * std;
     if (dim >= 0) values = values.narrow(dim, ctx_.rank() * param.size(dim), param.size(dim));
     param.copy_(values);

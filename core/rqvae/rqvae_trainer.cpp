@@ -12,10 +12,12 @@
 #include "core/common/check.h"
 #include "core/common/h5.h"
 #include "core/common/log.h"
+#include "core/common/seed.h"
 #include "core/rqvae/decollide.h"
 #include "core/rqvae/quantize.h"
 #include "core/rqvae/rqvae_model.h"
 #include "distributed/communicator.h"
+#include "distributed/gradient_reducer.h"
 
 namespace gensar::rqvae {
 namespace {
@@ -165,7 +167,7 @@ RqvaeResult build_identifiers(const EmbeddingTable& text_table, const EmbeddingT
   auto started = std::chrono::steady_clock::now();
   const int rank = comm ? comm->rank() : 0;
   const int world = comm ? comm->size() : 1;
-  torch::manual_seed(o.seed);
+  torch::manual_seed(seed::derive(o.seed, seed::Purpose::kRqVae));
 
   auto text = to_tensor(text_table);
   auto collab = to_tensor(collab_table);
@@ -212,6 +214,14 @@ RqvaeResult build_identifiers(const EmbeddingTable& text_table, const EmbeddingT
                                            .weight_decay(o.weight_decay)));
   torch::optim::AdamW optimizer(std::move(groups),
                                 torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  // Data parallel: gradients averaged over the ranks (before clipping) by the project's one
+  // reducer; the parameters were broadcast just above.
+  std::unique_ptr<dist::GradientReducer> reducer;
+  if (world > 1) {
+    dist::ReducerOptions ro;
+    ro.broadcast_parameters = false;
+    reducer = std::make_unique<dist::GradientReducer>(params, comm, ro);
+  }
   const int64_t steps_per_epoch = (n + o.batch_size - 1) / o.batch_size;
   const int64_t total_steps = o.steps > 0 ? o.steps : steps_per_epoch * o.epochs;
   const int64_t warmup_steps =
@@ -268,15 +278,7 @@ RqvaeResult build_identifiers(const EmbeddingTable& text_table, const EmbeddingT
       auto out = model->forward(text.index_select(0, mine), collab.index_select(0, mine), weights,
                                 o.sinkhorn_epsilon, o.sinkhorn_iterations);
       out.loss.backward();
-      if (world > 1) {
-        // The gradient all-reduce slots in here: average over ranks before clipping.
-        for (auto& p : params) {
-          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-          auto g = p.grad();
-          comm->all_reduce(g);
-          g.div_(world);
-        }
-      }
+      if (reducer) reducer->finish_backward();
       if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
       optimizer.step();
       count_usage(out);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/check.h"
+#include "core/common/seed.h"
 
 namespace gensar::seqrec {
 
@@ -149,7 +150,7 @@ struct SasRec::Net {
 
 SasRec::SasRec(const SasRecConfig& config, uint64_t seed) : config_(config), net_(new Net) {
   config_.validate();
-  torch::manual_seed(seed);
+  torch::manual_seed(seed::derive(seed, seed::Purpose::kSasRec));
   net_->module = SasRecModule(config_);
 }
 SasRec::~SasRec() = default;

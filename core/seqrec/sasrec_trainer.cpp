@@ -14,6 +14,7 @@
 #include "data_pipeline/sample_order.h"
 #include "data_pipeline/streaming_reader.h"
 #include "distributed/communicator.h"
+#include "distributed/gradient_reducer.h"
 
 namespace gensar::seqrec {
 
@@ -76,26 +77,6 @@ SasRecBatch build_sasrec_batch(const SasRecConfig& config,
   return batch;
 }
 
-void all_reduce_gradients(const std::vector<torch::Tensor>& parameters, dist::Communicator& comm) {
-  if (comm.size() == 1) return;
-  std::vector<torch::Tensor> grads;
-  grads.reserve(parameters.size());
-  for (const auto& p : parameters)
-    grads.push_back(p.grad().defined() ? p.grad().reshape({-1}) : torch::zeros({p.numel()}, p.options()));
-  torch::Tensor flat = torch::cat(grads);
-  comm.all_reduce(flat, dist::ReduceOp::kSum);
-  int64_t offset = 0;
-  for (const auto& p : parameters) {
-    torch::Tensor slice = flat.slice(0, offset, offset + p.numel()).view_as(p);
-    if (p.grad().defined()) {
-      p.mutable_grad().copy_(slice);
-    } else {
-      p.mutable_grad() = slice.clone();
-    }
-    offset += p.numel();
-  }
-}
-
 SasRecTrainReport train_sasrec(SasRec& model, const std::vector<std::vector<int32_t>>& sequences,
                                const SasRecTrainOptions& options, dist::Communicator* comm) {
   const SasRecConfig& config = model.config();
@@ -131,6 +112,18 @@ SasRecTrainReport train_sasrec(SasRec& model, const std::vector<std::vector<int3
 
   torch::optim::Adam optimizer(model.parameters(),
                                torch::optim::AdamOptions(options.lr).betas({0.9, 0.98}));
+  // Data parallel through the project's one reducer. Summed, not averaged: every rank's loss is
+  // already divided by the global target count. Every rank built the same model from the seed, so
+  // nothing is broadcast. `comm` is borrowed for this call (no ownership taken).
+  std::unique_ptr<dist::GradientReducer> reducer;
+  if (comm && world > 1) {
+    dist::ReducerOptions ro;
+    ro.broadcast_parameters = false;
+    ro.reduction = dist::GradientReduction::kSum;
+    reducer = std::make_unique<dist::GradientReducer>(
+        model.parameters(), std::shared_ptr<dist::Communicator>(comm, [](dist::Communicator*) {}),
+        ro);
+  }
   model.train(true);
   SasRecTrainReport report;
   const auto start = std::chrono::steady_clock::now();
@@ -157,7 +150,7 @@ SasRecTrainReport train_sasrec(SasRec& model, const std::vector<std::vector<int3
     const double global_count = stats[1].item<double>();
     if (global_count > 0) {
       (loss_sum / global_count).backward();
-      if (comm && world > 1) all_reduce_gradients(model.parameters(), *comm);
+      if (reducer) reducer->finish_backward();
       optimizer.step();
     }
     epoch_loss += stats[0].item<double>();

@@ -49,11 +49,6 @@ SasRecBatch build_sasrec_batch(const SasRecConfig& config,
                                const std::vector<std::vector<int32_t>>& sequences,
                                const std::vector<int64_t>& users, uint64_t seed, int64_t epoch);
 
-// Sums every parameter's gradient across the ranks of `comm` (one flat all-reduce). Trainers
-// normalise the loss by the global target count beforehand, so the sum is the gradient of the
-// combined batch. Parameters without a gradient contribute zeros (every rank joins the collective).
-void all_reduce_gradients(const std::vector<torch::Tensor>& parameters, dist::Communicator& comm);
-
 // Trains `model` in place. `comm` may be null (single process). Every rank passes the same
 // sequences and options.
 SasRecTrainReport train_sasrec(SasRec& model, const std::vector<std::vector<int32_t>>& sequences,

@@ -10,6 +10,7 @@
 #include "core/common/check.h"
 #include "core/common/log.h"
 #include "core/model/t5_model.h"
+#include "core/train/run_layout.h"
 #include "core/train/train_checkpoint.h"
 
 namespace fs = std::filesystem;
@@ -45,7 +46,7 @@ bool is_rank_file(const std::string& name) {
 }
 
 int checkpoint_tp_size(const std::string& dir) {
-  return train_state_from_json(dist::read_json_file((fs::path(dir) / "state.json").string())).tp_size;
+  return train_state_from_json(dist::read_json_file(run_layout::in_dir(dir, run_layout::kStateFile))).tp_size;
 }
 
 std::map<std::string, std::string> checkpoint_side_files(const std::string& dir) {
@@ -55,7 +56,7 @@ std::map<std::string, std::string> checkpoint_side_files(const std::string& dir)
     const std::string name = entry.path().filename().string();
     if (!is_rank_file(name)) files[name] = read_bytes(entry.path());
   }
-  GENSAR_INPUT_CHECK(files.count("state.json") && files.count("model.json"),
+  GENSAR_INPUT_CHECK(files.count(run_layout::kStateFile) && files.count(run_layout::kModelConfigFile),
                      "{}: not a GenSAR checkpoint (state.json or model.json missing)", dir);
   return files;
 }
@@ -151,7 +152,7 @@ void convert_checkpoint(const std::string& in_path, const std::string& out_dir, 
     files = std::move(single.files);
   }
 
-  model::T5Config config = t5_config_from_json(nlohmann::json::parse(files.at("model.json")));
+  model::T5Config config = t5_config_from_json(nlohmann::json::parse(files.at(run_layout::kModelConfigFile)));
   const int64_t vocab = pad_vocabulary(full, tp_size);
   if (vocab != config.vocab_size) {
     GENSAR_WARN("convert", "vocabulary padded from {} to {} rows (zero rows) to split over {} TP ranks",
@@ -160,7 +161,7 @@ void convert_checkpoint(const std::string& in_path, const std::string& out_dir, 
   }
   config.validate(tp_size);
 
-  TrainState state = train_state_from_json(nlohmann::json::parse(files.at("state.json")));
+  TrainState state = train_state_from_json(nlohmann::json::parse(files.at(run_layout::kStateFile)));
   const int source_tp = state.tp_size;
   // Same layout from a directory: the optimiser and RNG files still match, so copy them and the
   // result stays resumable. Otherwise they are dropped (AdamW's archive keys its state by tensor
@@ -191,11 +192,13 @@ void convert_checkpoint(const std::string& in_path, const std::string& out_dir, 
     }
   }
   for (const auto& [name, bytes] : files) {
-    if (name == "state.json" || name == "model.json" || name == "checksums.json") continue;
+    if (name == run_layout::kStateFile || name == run_layout::kModelConfigFile ||
+        name == dist::kChecksumsFile)
+      continue;
     write_bytes(tmp / name, bytes);
   }
-  write_bytes(tmp / "model.json", to_json(config).dump(2));
-  write_bytes(tmp / "state.json", state_json.dump(2));
+  write_bytes(tmp / run_layout::kModelConfigFile, to_json(config).dump(2));
+  write_bytes(tmp / run_layout::kStateFile, state_json.dump(2));
   dist::write_checkpoint_checksums(tmp.string());
   fs::rename(tmp, out_dir);
   GENSAR_INFO("convert", "{} (TP {}) -> {} (TP {}, {} parameters)", in_path, source_tp, out_dir,
@@ -206,7 +209,7 @@ void write_single_file_model(const std::string& checkpoint_dir, const std::strin
   dist::TensorMap out = load_full_parameters(checkpoint_dir);
   for (const auto& [name, bytes] : checkpoint_side_files(checkpoint_dir)) {
     nlohmann::json state;
-    if (name == "state.json") {
+    if (name == run_layout::kStateFile) {
       // The single file holds the full model: it loads as TP 1 wherever it is unpacked.
       state = nlohmann::json::parse(bytes);
       state["converted_from_tp_size"] = state.value("tp_size", 1);
@@ -231,7 +234,7 @@ SingleFileModel read_single_file_model(const std::string& path) {
     else
       model.parameters[name] = t;
   }
-  GENSAR_INPUT_CHECK(model.files.count("model.json") && model.files.count("state.json"),
+  GENSAR_INPUT_CHECK(model.files.count(run_layout::kModelConfigFile) && model.files.count(run_layout::kStateFile),
                      "{}: not a GenSAR single-file model (no file.model.json / file.state.json)", path);
   return model;
 }

@@ -12,7 +12,7 @@
 
 namespace gensar::train {
 
-// The six training tasks of GenSAR (GENSAR.md section 3).
+// The six training tasks of GenSAR (the GenSAR paper, section 3).
 enum class Task : int {
   kRec = 0,        // next recommended item (NRIP)
   kSearch = 1,     // personalised search (NSIP)

@@ -12,6 +12,7 @@
 #include "core/model/t5_model.h"
 #include "core/model/t5_scorer.h"
 #include "core/train/run_setup.h"
+#include "core/train/run_layout.h"
 #include "core/train/train_checkpoint.h"
 #include "distributed/checkpoint_io.h"
 
@@ -39,9 +40,9 @@ std::string get_or(const std::map<std::string, std::string>& m, const std::strin
 
 std::string resolve_checkpoint_dir(const std::string& path, const std::string& which) {
   GENSAR_INPUT_CHECK(fs::exists(path), "{}: no such run or checkpoint directory", path);
-  if (fs::exists(fs::path(path) / "state.json")) return path;
+  if (fs::exists(fs::path(path) / run_layout::kStateFile)) return path;
   std::string root = path;
-  if (fs::exists(fs::path(path) / "checkpoints")) root = (fs::path(path) / "checkpoints").string();
+  if (fs::exists(run_layout::checkpoints_dir(path))) root = run_layout::checkpoints_dir(path);
   std::optional<dist::CheckpointRef> ref;
   if (which == "best") ref = dist::find_best_checkpoint(root);
   if (!ref) ref = dist::find_latest_checkpoint(root);
@@ -53,18 +54,18 @@ LoadedRun load_run(const std::string& path, const RunLoadOptions& options) {
   LoadedRun run;
   run.checkpoint_dir = resolve_checkpoint_dir(path, options.which);
   const fs::path dir(run.checkpoint_dir);
-  TrainState state = train_state_from_json(dist::read_json_file((dir / "state.json").string()));
+  TrainState state = train_state_from_json(dist::read_json_file((dir / run_layout::kStateFile).string()));
   run.step = state.step;
-  run.config_ini = read_file((dir / "config.ini").string());
-  run.config = flat_ini(run.config_ini, (dir / "config.ini").string());
+  run.config_ini = read_file((dir / run_layout::kConfigFile).string());
+  run.config = flat_ini(run.config_ini, (dir / run_layout::kConfigFile).string());
 
   RunInputs in;
   in.dataset_dir = options.dataset_dir.empty() ? get_or(run.config, "dataset", "") : options.dataset_dir;
   GENSAR_INPUT_CHECK(!in.dataset_dir.empty(), "{}: config.ini names no dataset; pass the dataset dir",
                      run.checkpoint_dir);
-  in.identifiers_path = (dir / "identifiers.h5").string();
-  in.spm_model_bytes = read_file((dir / "tokenizer.model").string());
-  in.prompts_path = (dir / "prompts.txt").string();
+  in.identifiers_path = (dir / run_layout::kIdentifiersFile).string();
+  in.spm_model_bytes = read_file((dir / run_layout::kTokenizerFile).string());
+  in.prompts_path = (dir / run_layout::kPromptsFile).string();
   if (!fs::exists(in.prompts_path)) in.prompts_path = get_or(run.config, "prompts", "");
   if (in.prompts_path.empty() || !fs::exists(in.prompts_path))
     in.prompts_path = default_prompts_path();
@@ -83,7 +84,7 @@ LoadedRun load_run(const std::string& path, const RunLoadOptions& options) {
   run.prompts = pieces.prompts;
   run.builder = pieces.builder;
 
-  model::T5Config config = t5_config_from_json(dist::read_json_file((dir / "model.json").string()));
+  model::T5Config config = t5_config_from_json(dist::read_json_file((dir / run_layout::kModelConfigFile).string()));
   const int tp_size = options.tp ? options.tp->size() : 1;
   const int tp_rank = options.tp ? options.tp->rank() : 0;
   auto holder = model::T5Model(config, tp_size > 1 ? options.tp : nullptr, 0);

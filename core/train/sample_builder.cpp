@@ -278,8 +278,8 @@ Sample SampleBuilder::build(const SampleRef& ref) const {
       break;
     }
     case Task::kQueryItem: {
-      // Indexing is search without a history (GENSAR.md section 3; the reference renders it with
-      // the search templates): the item must be found from the query alone.
+      // Indexing is search without a history (the GenSAR paper, section 3; the reference renders it
+      // with the search templates): the item must be found from the query alone.
       const std::vector<int64_t> q = query_with_marker(pseudo_query_tokens(ref));
       const std::vector<int64_t> no_history;
       const int templates = prompts_->count(Task::kSearch);

@@ -1,6 +1,7 @@
-// GenSAR's multi-task samples (GENSAR.md sections 2 and 3): token-id inputs and targets for the six
-// tasks, and the per-epoch sample list whose content is a pure function of (seed, epoch), so that
-// "global sample index -> sample" needs no state and resume is exact (docs/training.md).
+// GenSAR's multi-task samples (the GenSAR paper, sections 2 and 3): token-id inputs and targets
+// for the six tasks, and the per-epoch sample list whose content is a pure function of
+// (seed, epoch), so that "global sample index -> sample" needs no state and resume is exact
+// (docs/training.md).
 //
 // The current query of a search example, and the pseudo-query of query_item, are rendered as
 // `<src_query>` + query, as history sessions are; query_item uses the search templates with an
@@ -36,7 +37,7 @@ inline constexpr const char* kSrcItemToken = "<src_item>";
 std::vector<std::string> vocabulary_special_tokens(const rqvae::ItemIdentifiers& ids);
 
 // An item's text for the text <-> identifier tasks: title, description, then "Categories: ..."
-// and "Brand: ..." when present (GENSAR.md section 3; truncated to max_text_len tokens).
+// and "Brand: ..." when present (the GenSAR paper, section 3; truncated to max_text_len tokens).
 std::string item_text_for_model(const data::Dataset& dataset, int32_t item);
 
 // Corpus for training the tokenizer: every item's title + description and every query text.

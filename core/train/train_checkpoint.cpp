@@ -10,6 +10,7 @@
 
 #include "core/common/check.h"
 #include "core/common/log.h"
+#include "core/train/run_layout.h"
 
 namespace fs = std::filesystem;
 
@@ -123,10 +124,10 @@ void save_train_checkpoint(dist::CheckpointWriter& writer, const dist::ProcessMe
   }
   writer.save_tensors(dist::shard_file_name("rng", tp, dp), {{"dropout", model.dropout_rng().state()}});
   if (mesh.world_rank() == 0) {
-    writer.save_json("state.json", to_json(state));
-    writer.save_json("model.json", to_json(model.config()));
+    writer.save_json(run_layout::kStateFile, to_json(state));
+    writer.save_json(run_layout::kModelConfigFile, to_json(model.config()));
     for (const auto& [name, content] : files) dist::write_file_atomically(writer.path(name), content);
-    dist::write_file_atomically(writer.path("tokenizer.model"), builder.tokenizer().serialized_model());
+    dist::write_file_atomically(writer.path(run_layout::kTokenizerFile), builder.tokenizer().serialized_model());
     // HDF5 does not report a write that fails at close (a full disk leaves a silently truncated
     // file and a crash in HDF5's exit handler): the file is built in the local temp directory,
     // read back, and copied with checked writes like every other checkpoint file.
@@ -141,14 +142,14 @@ void save_train_checkpoint(dist::CheckpointWriter& writer, const dist::ProcessMe
                  "{}: identifiers did not read back", local.string());
     std::ifstream in(local, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    dist::write_file_atomically(writer.path("identifiers.h5"), bytes);
+    dist::write_file_atomically(writer.path(run_layout::kIdentifiersFile), bytes);
   }
 }
 
 TrainState load_train_checkpoint(const std::string& dir, const dist::ProcessMesh& mesh,
                                  model::T5ModelImpl& model, torch::optim::Optimizer& optimizer) {
   dist::verify_checkpoint(dir);
-  TrainState state = train_state_from_json(dist::read_json_file((fs::path(dir) / "state.json").string()));
+  TrainState state = train_state_from_json(dist::read_json_file(run_layout::in_dir(dir, run_layout::kStateFile)));
   GENSAR_INPUT_CHECK(state.tp_size == mesh.tp_size(),
                      "{}: checkpoint has TP size {}, this run {}: resume with the same --tp", dir,
                      state.tp_size, mesh.tp_size());
@@ -177,7 +178,7 @@ TrainState load_train_checkpoint(const std::string& dir, const dist::ProcessMesh
 void load_checkpoint_weights(const std::string& dir, model::T5ModelImpl& model, int tp_rank,
                              int tp_size) {
   dist::verify_checkpoint(dir);
-  TrainState state = train_state_from_json(dist::read_json_file((fs::path(dir) / "state.json").string()));
+  TrainState state = train_state_from_json(dist::read_json_file(run_layout::in_dir(dir, run_layout::kStateFile)));
   if (state.tp_size == tp_size) {
     const std::string f = (fs::path(dir) / dist::shard_file_name("model", tp_rank, 0)).string();
     copy_into_model(model, dist::load_tensors(f), f);

@@ -1,20 +1,18 @@
 #include "core/train/trainer.h"
 
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/common/check.h"
 #include "core/common/log.h"
 #include "core/train/batch.h"
-#include "core/train/sample_stream.h"
 #include "core/train/nonfinite_guard.h"
+#include "core/train/run_layout.h"
+#include "core/train/sample_stream.h"
 #include "core/train/train_checkpoint.h"
 #include "data_pipeline/sample_order.h"
 #include "distributed/checkpoint_io.h"
@@ -37,22 +35,28 @@ struct Trainer::Impl {
 
 Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> builder,
                  model::T5Model model, std::shared_ptr<dist::ProcessMesh> mesh,
-                 std::shared_ptr<const data::EvalCandidates> candidates)
+                 ValidationHook validate)
     : impl_(std::make_unique<Impl>()),
       options_(std::move(options)),
       builder_(std::move(builder)),
       model_(std::move(model)),
       mesh_(std::move(mesh)),
-      candidates_(std::move(candidates)) {
+      validate_(std::move(validate)) {
   GENSAR_INPUT_CHECK(!options_.out.empty(), "--out is required");
   GENSAR_INPUT_CHECK(options_.batch_size >= 1, "--batch-size must be >= 1 (got {})", options_.batch_size);
   GENSAR_INPUT_CHECK(options_.grad_accum >= 1, "--grad-accum must be >= 1 (got {})", options_.grad_accum);
   GENSAR_INPUT_CHECK(options_.epochs >= 1 || options_.max_steps > 0,
                      "--epochs must be >= 1 unless --max-steps is set");
   GENSAR_INPUT_CHECK(options_.lr > 0, "--lr must be > 0 (got {})", options_.lr);
+  GENSAR_CHECK(validate_ || options_.valid_every < 0,
+               "the trainer validates every {} steps (0 = once per epoch) but was given no validation",
+               options_.valid_every);
   options_.mix.seed = options_.seed;
 
   global_batch_ = options_.batch_size * options_.grad_accum * mesh_->dp_size();
+  state_.tp_size = mesh_->tp_size();
+  state_.dp_size = mesh_->dp_size();
+  state_.global_batch = global_batch_;
   GENSAR_INPUT_CHECK(options_.bucket_window >= 0, "--bucket-window must be >= 0 (got {})",
                      options_.bucket_window);
   impl_->stream = std::make_unique<SampleStream>(
@@ -92,7 +96,7 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> bu
     impl_->reducer = std::make_unique<dist::GradientReducer>(params, mesh_->dp(), ro);
   }
   impl_->writer = std::make_unique<dist::CheckpointWriter>(
-      (fs::path(options_.out) / "checkpoints").string(), mesh_->world(), options_.keep_last);
+      run_layout::checkpoints_dir(options_.out), mesh_->world(), options_.keep_last);
   if (mesh_->world_rank() == 0) fs::create_directories(options_.out);
   mesh_->world()->barrier();
   GENSAR_INFO("train", "{} samples per epoch, global batch {} ({} x {} accumulation x {} DP), {} steps, "
@@ -104,53 +108,45 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> bu
 Trainer::~Trainer() = default;
 
 void Trainer::save_checkpoint(std::optional<double> metric) {
-  TrainState state;
-  state.step = step_;
-  state.consumed_samples = consumed_;
-  state.epoch = epoch_size_ ? consumed_ / epoch_size_ : 0;
-  state.best_metric = best_metric_;
-  state.bad_validations = bad_validations_;
-  state.tp_size = mesh_->tp_size();
-  state.dp_size = mesh_->dp_size();
-  state.global_batch = global_batch_;
-  save_train_checkpoint(*impl_->writer, *mesh_, *model_, *impl_->optimizer, state, *builder_,
+  state_.epoch = epoch_size_ ? state_.consumed_samples / epoch_size_ : 0;
+  save_train_checkpoint(*impl_->writer, *mesh_, *model_, *impl_->optimizer, state_, *builder_,
                         options_.checkpoint_files);
   impl_->writer->commit(metric, true);
-  GENSAR_INFO("train", "checkpoint at step {} ({} samples consumed)", step_, consumed_);
+  GENSAR_INFO("train", "checkpoint at step {} ({} samples consumed)", state_.step,
+              state_.consumed_samples);
 }
 
 bool Trainer::maybe_resume() {
-  if (!options_.resume) return false;
-  auto ref = dist::find_latest_checkpoint((fs::path(options_.out) / "checkpoints").string());
+  auto ref = run_layout::checkpoint_to_resume(options_.out, options_.resume);
   if (!ref) {
-    GENSAR_INFO("train", "--resume: no checkpoint under {}, starting fresh", options_.out);
+    if (options_.resume)
+      GENSAR_INFO("train", "--resume: no checkpoint under {}, starting fresh", options_.out);
     return false;
   }
-  TrainState state = load_train_checkpoint(ref->path, *mesh_, *model_, *impl_->optimizer);
-  GENSAR_INPUT_CHECK(state.global_batch == global_batch_,
+  TrainState saved = load_train_checkpoint(ref->path, *mesh_, *model_, *impl_->optimizer);
+  GENSAR_INPUT_CHECK(saved.global_batch == global_batch_,
                      "{}: checkpoint was trained with global batch {}, this run has {} (batch size x "
                      "accumulation x DP): exact resume needs the same global batch",
-                     ref->path, state.global_batch, global_batch_);
-  step_ = state.step;
-  consumed_ = state.consumed_samples;
-  best_metric_ = state.best_metric;
-  bad_validations_ = state.bad_validations;
+                     ref->path, saved.global_batch, global_batch_);
+  saved.dp_size = mesh_->dp_size();  // the DP size may change on resume (same global batch)
+  state_ = saved;
   // The metrics file keeps the steps up to the checkpoint: the resumed run rewrites the rest.
   if (mesh_->world_rank() == 0) {
-    const std::string path = (fs::path(options_.out) / "metrics.jsonl").string();
+    const std::string path = run_layout::metrics_path(options_.out);
     std::ifstream in(path);
     std::string line, kept;
     while (std::getline(in, line)) {
       try {
         auto j = nlohmann::json::parse(line);
-        if (j.value("step", int64_t{0}) <= step_) kept += line + "\n";
+        if (j.value("step", int64_t{0}) <= state_.step) kept += line + "\n";
       } catch (const std::exception&) {
       }
     }
     in.close();
     dist::write_file_atomically(path, kept);
   }
-  GENSAR_INFO("train", "resumed from {} at step {} ({} samples consumed)", ref->path, step_, consumed_);
+  GENSAR_INFO("train", "resumed from {} at step {} ({} samples consumed)", ref->path, state_.step,
+              state_.consumed_samples);
   return true;
 }
 
@@ -173,186 +169,144 @@ double global_grad_norm(const std::vector<torch::Tensor>& sharded,
   return std::sqrt(sharded_sq + sum_sq(replicated));
 }
 
-std::string format_eta(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "?";
-  int64_t s = static_cast<int64_t>(seconds);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", static_cast<long long>(s / 3600),
-                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
-  return buf;
-}
-
 }  // namespace
 
-TrainStatus Trainer::run() {
+StepRecord Trainer::train_step() {
+  const auto t0 = std::chrono::steady_clock::now();
   const int64_t per_rank = options_.batch_size * options_.grad_accum;
   data::RankSlice slice{global_batch_, mesh_->dp_rank(), mesh_->dp_size()};
   slice.validate();
+  // This rank's samples of the global batch starting at consumed_samples.
+  const data::PositionRange range = data::rank_positions(slice, state_.consumed_samples);
+  std::vector<Sample> samples;
+  samples.reserve(per_rank);
+  for (int64_t pos = range.begin; pos < range.end; ++pos) samples.push_back(impl_->stream->at(pos));
+  // Global label-token count of the step: the loss denominator.
+  int64_t local_tokens = 0;
+  for (const auto& s : samples) local_tokens += static_cast<int64_t>(s.target.size());
+  torch::Tensor tokens_t = torch::tensor({static_cast<double>(local_tokens)}, torch::kFloat64);
+  if (mesh_->dp_size() > 1) mesh_->dp()->all_reduce(tokens_t);
+  const double global_tokens = tokens_t.item<double>();
+
+  const double lr = impl_->schedule.rate(state_.step);
+  for (auto& group : impl_->optimizer->param_groups())
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  impl_->optimizer->zero_grad();
+
+  // [loss sum, token count] per task + the total token loss sum
+  torch::Tensor stats = torch::zeros({kNumTasks * 2 + 1}, torch::kFloat64);
+  auto st = stats.accessor<double, 1>();
+  for (int64_t m = 0; m < options_.grad_accum; ++m) {
+    const int64_t begin = m * options_.batch_size;
+    const int64_t end = std::min<int64_t>(begin + options_.batch_size, samples.size());
+    if (begin >= end) break;
+    std::vector<Sample> micro(samples.begin() + begin, samples.begin() + end);
+    Batch batch = collate(micro, builder_->tokenizer().pad_id(),
+                          model_->config().decoder_start_token_id);
+    const bool last = m + 1 == options_.grad_accum || end == static_cast<int64_t>(samples.size());
+    std::optional<dist::GradientReducer::NoSyncGuard> guard;
+    if (impl_->reducer && !last) guard.emplace(impl_->reducer.get());
+    model::T5Output out =
+        model_->forward(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, batch.labels);
+    auto token_sum = out.example_loss * out.token_count.to(torch::kFloat);
+    torch::Tensor loss = token_sum.sum() * (static_cast<double>(mesh_->dp_size()) / global_tokens);
+    loss.backward();
+    if (impl_->reducer && last) impl_->reducer->finish_backward();
+    auto ex = out.example_loss.detach().to(torch::kFloat64);
+    auto ex_acc = ex.accessor<double, 1>();
+    auto ts = token_sum.detach().to(torch::kFloat64);
+    auto ts_acc = ts.accessor<double, 1>();
+    for (size_t r = 0; r < micro.size(); ++r) {
+      const int t = static_cast<int>(batch.tasks[r]);
+      st[2 * t] += ex_acc[r];
+      st[2 * t + 1] += 1;
+      st[kNumTasks * 2] += ts_acc[r];
+    }
+  }
+  const double grad_norm =
+      global_grad_norm(impl_->sharded_params, impl_->replicated_params, *mesh_);
+  if (options_.clip > 0 && grad_norm > options_.clip) {
+    const double scale = options_.clip / (grad_norm + 1e-6);
+    torch::NoGradGuard ng;
+    for (auto& p : model_->parameters())
+      if (p.grad().defined()) p.grad().mul_(scale);
+  }
+  if (impl_->nonfinite.admit(state_.step + 1, st[kNumTasks * 2], grad_norm, *mesh_->world()))
+    impl_->optimizer->step();
+  ++state_.step;
+  state_.consumed_samples += global_batch_;
+  if (mesh_->dp_size() > 1) mesh_->dp()->all_reduce(stats);
+
+  StepRecord rec;
+  rec.step = state_.step;
+  rec.consumed_samples = state_.consumed_samples;
+  rec.loss = st[kNumTasks * 2] / global_tokens;
+  for (int t = 0; t < kNumTasks; ++t)
+    if (st[2 * t + 1] > 0) rec.task_loss[task_name(static_cast<Task>(t))] = st[2 * t] / st[2 * t + 1];
+  rec.lr = lr;
+  rec.grad_norm = grad_norm;
+  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  rec.samples_per_s = dt > 0 ? global_batch_ / dt : 0;
+  return rec;
+}
+
+bool Trainer::validation_due() const {
+  if (options_.valid_every < 0) return false;
   const int64_t steps_per_epoch = std::max<int64_t>(1, epoch_size_ / global_batch_);
-  const int64_t valid_every = options_.valid_every == 0 ? steps_per_epoch : options_.valid_every;
-  const bool rank0 = mesh_->world_rank() == 0;
-  const bool tty = options_.progress && rank0 && isatty(fileno(stderr));
-  std::ofstream metrics_out;
-  if (rank0) metrics_out.open((fs::path(options_.out) / "metrics.jsonl").string(), std::ios::app);
+  const int64_t every = options_.valid_every == 0 ? steps_per_epoch : options_.valid_every;
+  return state_.step % every == 0 || state_.step == total_steps_;
+}
+
+std::optional<TrainStatus> Trainer::validate_and_checkpoint(TrainingLog& log) {
+  log.before_validation();
+  ValidationResult vr = validate_();
+  model_->train();
+  if (vr.stopped) {  // cut short by a stop request: save the step, record no score
+    save_checkpoint();
+    GENSAR_INFO("train", "stop requested during validation: saved step {}, exiting for requeue",
+                state_.step);
+    return TrainStatus::kStopRequested;
+  }
+  const bool improved = vr.score > state_.best_metric;
+  if (improved) {
+    state_.best_metric = vr.score;
+    state_.bad_validations = 0;
+  } else {
+    ++state_.bad_validations;
+  }
+  log.validation(state_.step, state_.consumed_samples, vr, state_.best_metric, improved);
+  save_checkpoint(vr.score);
+  if (options_.patience > 0 && state_.bad_validations >= options_.patience) {
+    GENSAR_INFO("train", "early stop: {} validations without improvement", state_.bad_validations);
+    return TrainStatus::kEarlyStopped;
+  }
+  return std::nullopt;
+}
+
+TrainStatus Trainer::run() {
+  TrainingLogOptions lo;
+  lo.metrics_path = run_layout::metrics_path(options_.out);
+  lo.rank0 = mesh_->world_rank() == 0;
+  lo.progress = options_.progress;
+  lo.log_every = options_.log_every;
+  lo.total_steps = total_steps_;
+  lo.global_batch = global_batch_;
+  lo.epoch_size = epoch_size_;
+  TrainingLog log(lo);
   model_->train();
 
   int64_t steps_this_call = 0;
-  auto window_start = std::chrono::steady_clock::now();
-  int64_t window_samples = 0;
-  TrainStatus status = TrainStatus::kFinished;
-  double last_valid_score = -1;
-
-  while (step_ < total_steps_) {
-    const auto t0 = std::chrono::steady_clock::now();
-    // This rank's samples of the global batch starting at consumed_.
-    const data::PositionRange range = data::rank_positions(slice, consumed_);
-    std::vector<Sample> samples;
-    samples.reserve(per_rank);
-    for (int64_t pos = range.begin; pos < range.end; ++pos) samples.push_back(impl_->stream->at(pos));
-    // Global label-token count of the step: the loss denominator.
-    int64_t local_tokens = 0;
-    for (const auto& s : samples) local_tokens += static_cast<int64_t>(s.target.size());
-    torch::Tensor tokens_t = torch::tensor({static_cast<double>(local_tokens)}, torch::kFloat64);
-    if (mesh_->dp_size() > 1) mesh_->dp()->all_reduce(tokens_t);
-    const double global_tokens = tokens_t.item<double>();
-
-    const double lr = impl_->schedule.rate(step_);
-    for (auto& group : impl_->optimizer->param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    impl_->optimizer->zero_grad();
-
-    // [loss sum, token count] per task + the total token loss sum
-    torch::Tensor stats = torch::zeros({kNumTasks * 2 + 1}, torch::kFloat64);
-    auto st = stats.accessor<double, 1>();
-    for (int64_t m = 0; m < options_.grad_accum; ++m) {
-      const int64_t begin = m * options_.batch_size;
-      const int64_t end = std::min<int64_t>(begin + options_.batch_size, samples.size());
-      if (begin >= end) break;
-      std::vector<Sample> micro(samples.begin() + begin, samples.begin() + end);
-      Batch batch = collate(micro, builder_->tokenizer().pad_id(),
-                            model_->config().decoder_start_token_id);
-      const bool last = m + 1 == options_.grad_accum || end == static_cast<int64_t>(samples.size());
-      std::optional<dist::GradientReducer::NoSyncGuard> guard;
-      if (impl_->reducer && !last) guard.emplace(impl_->reducer.get());
-      model::T5Output out =
-          model_->forward(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, batch.labels);
-      auto token_sum = out.example_loss * out.token_count.to(torch::kFloat);
-      torch::Tensor loss = token_sum.sum() * (static_cast<double>(mesh_->dp_size()) / global_tokens);
-      loss.backward();
-      if (impl_->reducer && last) impl_->reducer->finish_backward();
-      auto ex = out.example_loss.detach().to(torch::kFloat64);
-      auto ex_acc = ex.accessor<double, 1>();
-      auto ts = token_sum.detach().to(torch::kFloat64);
-      auto ts_acc = ts.accessor<double, 1>();
-      for (size_t r = 0; r < micro.size(); ++r) {
-        const int t = static_cast<int>(batch.tasks[r]);
-        st[2 * t] += ex_acc[r];
-        st[2 * t + 1] += 1;
-        st[kNumTasks * 2] += ts_acc[r];
-      }
-    }
-    const double grad_norm =
-        global_grad_norm(impl_->sharded_params, impl_->replicated_params, *mesh_);
-    if (options_.clip > 0 && grad_norm > options_.clip) {
-      const double scale = options_.clip / (grad_norm + 1e-6);
-      torch::NoGradGuard ng;
-      for (auto& p : model_->parameters())
-        if (p.grad().defined()) p.grad().mul_(scale);
-    }
-    if (impl_->nonfinite.admit(step_ + 1, st[kNumTasks * 2], grad_norm, *mesh_->world()))
-      impl_->optimizer->step();
-    ++step_;
+  while (state_.step < total_steps_) {
+    history_.push_back(train_step());
     ++steps_this_call;
-    consumed_ += global_batch_;
-    if (mesh_->dp_size() > 1) mesh_->dp()->all_reduce(stats);
+    log.step(history_.back());
 
-    StepRecord rec;
-    rec.step = step_;
-    rec.consumed_samples = consumed_;
-    rec.loss = st[kNumTasks * 2] / global_tokens;
-    for (int t = 0; t < kNumTasks; ++t)
-      if (st[2 * t + 1] > 0) rec.task_loss[task_name(static_cast<Task>(t))] = st[2 * t] / st[2 * t + 1];
-    rec.lr = lr;
-    rec.grad_norm = grad_norm;
-    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    rec.samples_per_s = dt > 0 ? global_batch_ / dt : 0;
-    history_.push_back(rec);
-    window_samples += global_batch_;
-
-    if (rank0) {
-      nlohmann::json j = {{"step", rec.step}, {"consumed_samples", rec.consumed_samples},
-                          {"epoch", consumed_ / epoch_size_}, {"loss", rec.loss},
-                          {"task_loss", rec.task_loss}, {"lr", rec.lr},
-                          {"grad_norm", rec.grad_norm}, {"samples_per_s", rec.samples_per_s}};
-      metrics_out << j.dump() << "\n";
-      metrics_out.flush();
-      const double window_s =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      const double sps = window_s > 0 ? window_samples / window_s : 0;
-      const double eta = sps > 0 ? (total_steps_ - step_) * global_batch_ / sps : -1;
-      std::ostringstream tasks;
-      for (const auto& [name, v] : rec.task_loss) tasks << " " << name << "=" << fmt::format("{:.3f}", v);
-      if (tty) {
-        const int width = 24;
-        const int filled = static_cast<int>(width * step_ / std::max<int64_t>(1, total_steps_));
-        std::fprintf(stderr, "\r[%s%s] %lld/%lld loss %.4f%s lr %.2e %.1f samples/s ETA %s   ",
-                     std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
-                     static_cast<long long>(step_), static_cast<long long>(total_steps_), rec.loss,
-                     tasks.str().c_str(), lr, sps, format_eta(eta).c_str());
-        std::fflush(stderr);
-      } else if (options_.progress && (step_ % std::max<int64_t>(1, options_.log_every) == 0 ||
-                                       step_ == total_steps_)) {
-        GENSAR_INFO("train", "step {}/{} loss {:.4f}{} lr {:.3e} grad-norm {:.3f} {:.1f} samples/s ETA {}",
-                    step_, total_steps_, rec.loss, tasks.str(), lr, grad_norm, sps, format_eta(eta));
-      }
-    }
-
-    // Validation, best checkpoint and early stopping.
     bool saved = false;
-    if (options_.valid_every >= 0 && (step_ % valid_every == 0 || step_ == total_steps_)) {
-      if (tty) std::fprintf(stderr, "\n");
-      ValidationResult vr = run_validation(model_, *builder_, candidates_.get(), options_.validation,
-                                           mesh_->dp());
-      model_->train();
-      if (vr.stopped) {  // cut short by a stop request: save the step, record no score
-        save_checkpoint();
-        GENSAR_INFO("train", "stop requested during validation: saved step {}, exiting for requeue", step_);
-        status = TrainStatus::kStopRequested;
-        break;
-      }
-      last_valid_score = vr.score;
-      const bool improved = vr.score > best_metric_;
-      if (improved) {
-        best_metric_ = vr.score;
-        bad_validations_ = 0;
-      } else {
-        ++bad_validations_;
-      }
-      if (rank0) {
-        nlohmann::json j = {{"step", step_}, {"consumed_samples", consumed_},
-                            {"validation", vr.metrics}, {"score", vr.score},
-                            {"score_stderr", vr.score_stderr}, {"best", best_metric_},
-                            {"seconds", vr.seconds}};
-        metrics_out << j.dump() << "\n";
-        metrics_out.flush();
-      }
-      auto metric = [&](const char* key) {
-        auto it = vr.metrics.find(key);
-        return it == vr.metrics.end() ? 0.0 : it->second;
-      };
-      GENSAR_INFO("train", "validation at step {}: score (mean NDCG@5) {:.4f} +- {:.4f}{}; rec hr@10 "
-                  "{:.4f} ndcg@10 {:.4f}; search hr@10 {:.4f} ndcg@10 {:.4f} ({:.0f} s)",
-                  step_, vr.score, vr.score_stderr, improved ? " (best)" : "", metric("rec.hr@10"),
-                  metric("rec.ndcg@10"), metric("search.hr@10"), metric("search.ndcg@10"), vr.seconds);
-      save_checkpoint(vr.score);
+    if (validation_due()) {
+      if (auto end = validate_and_checkpoint(log)) return *end;
       saved = true;
-      if (options_.patience > 0 && bad_validations_ >= options_.patience) {
-        GENSAR_INFO("train", "early stop: {} validations without improvement", bad_validations_);
-        status = TrainStatus::kEarlyStopped;
-        break;
-      }
     }
-    if (!saved && options_.save_every > 0 && step_ % options_.save_every == 0) {
+    if (!saved && options_.save_every > 0 && state_.step % options_.save_every == 0) {
       save_checkpoint();
       saved = true;
     }
@@ -360,15 +314,12 @@ TrainStatus Trainer::run() {
     if (stop_after_ >= 0 && steps_this_call >= stop_after_) stop = true;
     if (stop) {
       if (!saved) save_checkpoint();
-      GENSAR_INFO("train", "stop requested: saved step {}, exiting for requeue", step_);
-      status = TrainStatus::kStopRequested;
-      break;
+      GENSAR_INFO("train", "stop requested: saved step {}, exiting for requeue", state_.step);
+      return TrainStatus::kStopRequested;
     }
-    if (step_ == total_steps_ && !saved) save_checkpoint();
+    if (state_.step == total_steps_ && !saved) save_checkpoint();
   }
-  if (tty) std::fprintf(stderr, "\n");
-  (void)last_valid_score;
-  return status;
+  return TrainStatus::kFinished;
 }
 
 }  // namespace gensar::train

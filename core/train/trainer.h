@@ -1,5 +1,7 @@
-// The GenSAR training loop (Marian-style pieces: this loop, LrSchedule, run_validation, the
-// checkpoint state in train_checkpoint.h). Data parallel through distributed/'s GradientReducer over
+// The GenSAR training loop, cut as Marian cuts its trainer: this short loop; LrSchedule (the
+// scheduler); a ValidationHook; TrainingLog (metrics.jsonl and progress); TrainState, what a
+// checkpoint restores besides tensors (train_checkpoint.h); run_layout.h (file names, and the one
+// decision of whether to resume). Data parallel through distributed/'s GradientReducer over
 // the mesh's DP group, tensor parallel inside the model; seeded and exactly resumable:
 //   - the sample at global stream position p is EpochSamples(seed, p / N)[SampleOrder(p)], so the
 //     only data state is consumed_samples;
@@ -20,8 +22,9 @@
 #include "core/model/t5_model.h"
 #include "core/train/lr_schedule.h"
 #include "core/train/sample_builder.h"
-#include "core/train/validator.h"
-#include "data_pipeline/candidates.h"
+#include "core/train/train_checkpoint.h"
+#include "core/train/training_log.h"
+#include "core/train/validation_hook.h"
 #include "distributed/process_mesh.h"
 
 namespace gensar::train {
@@ -41,7 +44,6 @@ struct TrainerOptions {
   // Global batches sorted by input length together (core/train/sample_stream.h); 0 or 1 = off.
   int64_t bucket_window = 50;
   int64_t valid_every = 0;         // steps; 0 = once per epoch; < 0 = never
-  ValidationOptions validation;
   int patience = 0;                // validations without improvement before stopping; 0 = off
   int keep_last = 3;
   int64_t save_every = 0;          // steps; 0 = at validations and at the end
@@ -54,51 +56,50 @@ struct TrainerOptions {
   bool progress = true;            // progress bar / log lines
 };
 
-struct StepRecord {
-  int64_t step = 0;                // 1-based: the step just finished
-  int64_t consumed_samples = 0;
-  double loss = 0;                 // global token-mean cross-entropy of the step
-  std::map<std::string, double> task_loss;  // per task: mean example loss
-  double lr = 0;
-  double grad_norm = 0;
-  double samples_per_s = 0;
-};
-
 enum class TrainStatus { kFinished, kEarlyStopped, kStopRequested };
 
 class Trainer {
  public:
+  // `validate` is called at validation steps (valid_every); it may be empty only when
+  // valid_every < 0.
   Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> builder, model::T5Model model,
-          std::shared_ptr<dist::ProcessMesh> mesh,
-          std::shared_ptr<const data::EvalCandidates> candidates = nullptr);
+          std::shared_ptr<dist::ProcessMesh> mesh, ValidationHook validate = nullptr);
   ~Trainer();
 
-  // Loads the newest checkpoint under options.out when options.resume is set and one exists.
-  // Returns whether it resumed.
+  // Loads the newest checkpoint under options.out when options.resume is set and one exists
+  // (run_layout::checkpoint_to_resume). Returns whether it resumed.
   bool maybe_resume();
   TrainStatus run();
 
   // Stop after this many steps of THIS call to run() as if a stop signal had arrived (tests).
   void stop_after_steps(int64_t steps) { stop_after_ = steps; }
   const std::vector<StepRecord>& history() const { return history_; }
-  int64_t step() const { return step_; }
-  int64_t consumed_samples() const { return consumed_; }
+  int64_t step() const { return state_.step; }
+  int64_t consumed_samples() const { return state_.consumed_samples; }
   int64_t total_steps() const { return total_steps_; }
   int64_t global_batch_size() const { return global_batch_; }
-  double best_metric() const { return best_metric_; }
+  double best_metric() const { return state_.best_metric; }
   void save_checkpoint(std::optional<double> metric = std::nullopt);
 
  private:
+  // One optimiser step over the next global batch; advances state_.
+  StepRecord train_step();
+  bool validation_due() const;
+  // Validates, logs, checkpoints; returns a status when the run must end here (a stop request
+  // during validation, or patience exhausted).
+  std::optional<TrainStatus> validate_and_checkpoint(TrainingLog& log);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
   TrainerOptions options_;
   std::shared_ptr<const SampleBuilder> builder_;
   model::T5Model model_;
   std::shared_ptr<dist::ProcessMesh> mesh_;
-  std::shared_ptr<const data::EvalCandidates> candidates_;
-  int64_t step_ = 0, consumed_ = 0, total_steps_ = 0, global_batch_ = 0, epoch_size_ = 0;
-  double best_metric_ = -1;
-  int bad_validations_ = 0;
+  ValidationHook validate_;
+  // Everything a checkpoint restores besides tensors: step, samples consumed, best score,
+  // patience counter, and the mesh and global batch it was trained with.
+  TrainState state_;
+  int64_t total_steps_ = 0, global_batch_ = 0, epoch_size_ = 0;
   int64_t stop_after_ = -1;
   std::vector<StepRecord> history_;
 };

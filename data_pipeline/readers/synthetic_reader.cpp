@@ -7,26 +7,17 @@
 #include <unordered_set>
 
 #include "core/common/check.h"
+#include "core/common/seed.h"
 
 namespace gensar::data {
 namespace {
 
-// Portable randomness: std::*_distribution differ between standard libraries, so every draw is
-// derived here from splitmix64, and each stream is seeded from (seed, tag, index) so users and
-// items can be generated independently and in any order.
-uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-class Rng {
+// Portable randomness (core/common/seed.h): each stream is seeded from (seed, tag, index) so users
+// and items can be generated independently and in any order.
+class Rng : public seed::SplitMix64 {
  public:
-  Rng(uint64_t seed, uint64_t tag, uint64_t index) : state_(mix64(mix64(seed ^ mix64(tag)) + index)) {}
-  uint64_t next() { return mix64(state_ += 0x9e3779b97f4a7c15ULL); }
-  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
-  uint64_t below(uint64_t n) { return n == 0 ? 0 : next() % n; }
+  Rng(uint64_t run_seed, uint64_t tag, uint64_t index)
+      : SplitMix64(seed::derive(run_seed, seed::Purpose::kSyntheticData, {tag, index})) {}
   bool chance(double p) { return uniform() < p; }
   // Geometric number of failures before success, mean `mean`.
   int64_t geometric(double mean) {
@@ -168,7 +159,7 @@ class World {
     return static_cast<int>(u * u * kWordsPerTopic);
   }
   int subcategory(int64_t i) const {
-    return static_cast<int>(mix64(o_.seed ^ mix64(static_cast<uint64_t>(i) + 7)) % kSubcategoriesPerTopic);
+    return static_cast<int>(seed::mix(o_.seed ^ seed::mix(static_cast<uint64_t>(i) + 7)) % kSubcategoriesPerTopic);
   }
   std::string category_path(int t, int sub) const {
     // Top level: one of a few departments shared by several topics; then the topic; then a subcategory.

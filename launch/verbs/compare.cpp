@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "core/common/check.h"
-#include "core/decoding/case_records.h"
-#include "core/decoding/significance.h"
+#include "core/eval/case_records.h"
+#include "core/eval/significance.h"
 #include "launch/verbs.h"
 
 namespace gensar::launch {
@@ -14,13 +14,13 @@ int run_compare(const po::variables_map& vm) {
   const std::string path_b = vm["run-b"].as<std::string>();
   const int64_t resamples = vm["resamples"].as<int64_t>();
   GENSAR_INPUT_CHECK(resamples >= 0, "gensar compare: --resamples must be >= 0, got {}", resamples);
-  const decoding::RunComparison cmp = decoding::compare_runs(
-      decoding::read_run_case_records(path_a), decoding::read_run_case_records(path_b), resamples,
+  const eval::RunComparison cmp = eval::compare_runs(
+      eval::read_run_case_records(path_a), eval::read_run_case_records(path_b), resamples,
       vm["seed"].as<uint64_t>());
   GENSAR_INPUT_CHECK(cmp.paired > 0, "gensar compare: {} and {} share no (protocol, task, case_id)",
                      path_a, path_b);
-  return print_json_or_table(vm, [&] { return decoding::comparison_json(cmp, path_a, path_b, resamples); },
-                             [&] { return decoding::comparison_table(cmp, path_a, path_b); });
+  return print_json_or_table(vm, [&] { return eval::comparison_json(cmp, path_a, path_b, resamples); },
+                             [&] { return eval::comparison_table(cmp, path_a, path_b); });
 }
 
 void add_compare_options(po::options_description& d) {

@@ -11,8 +11,8 @@
 #include "core/common/check.h"
 #include "core/common/log.h"
 #include "core/seqrec/sasrec.h"
-#include "core/train/baselines.h"
-#include "core/train/evaluator.h"
+#include "core/eval/baselines.h"
+#include "core/eval/evaluator.h"
 #include "core/train/run_loader.h"
 #include "data_pipeline/candidates.h"
 #include "distributed/communicator.h"
@@ -26,9 +26,9 @@ namespace {
 namespace fs = std::filesystem;
 
 std::unique_ptr<data::EvalCandidates> maybe_candidates(const std::string& dataset_dir,
-                                                       const std::vector<train::Protocol>& protocols) {
+                                                       const std::vector<eval::Protocol>& protocols) {
   for (auto p : protocols)
-    if (p == train::Protocol::kCandidates)
+    if (p == eval::Protocol::kCandidates)
       return std::make_unique<data::EvalCandidates>(data::load_eval_candidates(dataset_dir));
   return nullptr;
 }
@@ -42,9 +42,9 @@ int run_eval(const po::variables_map& vm) {
   dist::StopExitsScope stoppable("evaluation");
   auto comm = dist::world();
   const bool root = comm->rank() == 0;
-  train::EvalOptions opts;
-  opts.split = train::parse_eval_split(vm["split"].as<std::string>());
-  opts.protocols = train::parse_protocols(vm["protocol"].as<std::string>());
+  eval::EvalOptions opts;
+  opts.split = eval::parse_eval_split(vm["split"].as<std::string>());
+  opts.protocols = eval::parse_protocols(vm["protocol"].as<std::string>());
   opts.beams = vm["beams"].as<int>();
   opts.batch_size = vm["batch-size"].as<int>();
   opts.max_cases = vm["max-cases"].as<int64_t>();
@@ -55,7 +55,7 @@ int run_eval(const po::variables_map& vm) {
   std::string out_dir = vm["out"].as<std::string>();
   const std::string tasks = vm["tasks"].as<std::string>();
 
-  train::EvalResult result;
+  eval::EvalResult result;
   std::string run_dir;  // where metrics.json also goes (--run only)
   if (baseline != "none") {
     GENSAR_INPUT_CHECK(baseline == "popularity" || baseline == "bm25" || baseline == "sasrec",
@@ -65,13 +65,13 @@ int run_eval(const po::variables_map& vm) {
     const std::string dataset_dir = vm["dataset"].as<std::string>();
     GENSAR_INPUT_CHECK(!dataset_dir.empty(), "--baseline {} needs --dataset DIR", baseline);
     data::Dataset ds(dataset_dir);
-    opts.tasks = train::parse_eval_tasks(
+    opts.tasks = eval::parse_eval_tasks(
         tasks != "auto" ? tasks : baseline == "bm25" ? "search" : baseline == "sasrec" ? "rec" : "both");
     auto candidates = maybe_candidates(dataset_dir, opts.protocols);
-    train::BatchRanker ranker;
+    eval::BatchRanker ranker;
     std::shared_ptr<seqrec::SasRec> sasrec;
     if (baseline == "popularity") {
-      ranker = train::popularity_ranker(ds, opts.beams);
+      ranker = eval::popularity_ranker(ds, opts.beams);
     } else if (baseline == "bm25") {
       // auto: the document the dataset's search negatives were drawn with (older datasets: all).
       std::string fields = vm["bm25-fields"].as<std::string>();
@@ -85,7 +85,7 @@ int run_eval(const po::variables_map& vm) {
           if (meta.is_object()) fields = meta.value("bm25_fields", fields);
         }
       }
-      ranker = train::bm25_ranker(ds, opts.beams, {}, data::parse_bm25_fields(fields));
+      ranker = eval::bm25_ranker(ds, opts.beams, {}, data::parse_bm25_fields(fields));
       GENSAR_INFO("eval", "bm25 document: {}", fields);
     } else {
       std::string model_path = vm["sasrec-model"].as<std::string>();
@@ -98,17 +98,17 @@ int run_eval(const po::variables_map& vm) {
                          "{}: SASRec model has {} items, the dataset {}", model_path,
                          sasrec->config().num_items, ds.num_items());
       sasrec->train(false);
-      ranker = train::sequence_ranker(
+      ranker = eval::sequence_ranker(
           ds, [sasrec](const std::vector<std::vector<int64_t>>& h) { return sasrec->score_all_batch(h); },
           opts.beams);
     }
     GENSAR_INFO("eval", "baseline {} on {} ({} split)", baseline, dataset_dir,
                 data::split_name(opts.split));
-    result = train::evaluate_with(ranker, ds, candidates.get(), opts, comm.get());
+    result = eval::evaluate_with(ranker, ds, candidates.get(), opts, comm.get());
   } else {
     GENSAR_INPUT_CHECK(run.empty() != checkpoint.empty(),
                        "gensar eval: give exactly one of --run RUN_DIR, --checkpoint DIR (or --baseline)");
-    opts.tasks = train::parse_eval_tasks(tasks == "auto" ? "both" : tasks);
+    opts.tasks = eval::parse_eval_tasks(tasks == "auto" ? "both" : tasks);
     train::RunLoadOptions load;
     load.which = vm["which"].as<std::string>();
     load.dataset_dir = vm["dataset"].as<std::string>();
@@ -116,7 +116,7 @@ int run_eval(const po::variables_map& vm) {
     auto candidates = maybe_candidates(loaded.dataset->dir(), opts.protocols);
     GENSAR_INFO("eval", "{} (step {}) on {} ({} split)", loaded.checkpoint_dir, loaded.step,
                 loaded.dataset->dir(), data::split_name(opts.split));
-    result = train::evaluate(*loaded.scorer, *loaded.builder, candidates.get(), opts, comm.get());
+    result = eval::evaluate(*loaded.scorer, *loaded.builder, candidates.get(), opts, comm.get());
     if (out_dir.empty()) {
       const std::string base = run.empty() ? loaded.checkpoint_dir : run;
       out_dir = (fs::path(base) / "eval" / data::split_name(opts.split)).string();
@@ -127,14 +127,14 @@ int run_eval(const po::variables_map& vm) {
   GENSAR_INFO("eval", "{} cases in {:.1f} s ({:.1f} cases/s)", result.cases, result.seconds,
               result.seconds > 0 ? result.cases / result.seconds : 0.0);
   if (!out_dir.empty()) {
-    train::write_eval_outputs(out_dir, result);
+    eval::write_eval_outputs(out_dir, result);
     if (!run_dir.empty() && opts.split == data::Split::kTest) {
       std::ofstream m(fs::path(run_dir) / "metrics.json");
-      m << train::metrics_json(result) << "\n";
+      m << eval::metrics_json(result) << "\n";
     }
   }
-  return print_json_or_table(vm, [&] { return train::metrics_json(result); },
-                             [&] { return train::metrics_table(result); });
+  return print_json_or_table(vm, [&] { return eval::metrics_json(result); },
+                             [&] { return eval::metrics_table(result); });
 }
 
 void add_eval_options(po::options_description& d) {

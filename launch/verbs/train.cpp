@@ -12,7 +12,9 @@
 #include "core/common/check.h"
 #include "core/common/log.h"
 #include "core/common/read_file.h"
+#include "core/eval/validation.h"
 #include "core/model/hf_t5.h"
+#include "core/train/run_layout.h"
 #include "core/train/run_setup.h"
 #include "core/train/trainer.h"
 #include "distributed/checkpoint_io.h"
@@ -33,7 +35,7 @@ namespace {
 void print_summary(const po::variables_map& vm, const train::Trainer& trainer,
                    train::TrainStatus status, int exit_code) {
   const fs::path out = fs::absolute(vm["out"].as<std::string>()).lexically_normal();
-  const fs::path checkpoints = out / "checkpoints";
+  const fs::path checkpoints = train::run_layout::checkpoints_dir(out.string());
   const auto latest = dist::find_latest_checkpoint(checkpoints.string());
   const auto best = dist::find_best_checkpoint(checkpoints.string());
   const char* state = status == train::TrainStatus::kStopRequested ? "stopped"
@@ -46,8 +48,8 @@ void print_summary(const po::variables_map& vm, const train::Trainer& trainer,
                         {"step", trainer.step()},
                         {"consumed_samples", trainer.consumed_samples()},
                         {"best_score", trainer.best_metric()},
-                        {"metrics", (out / "metrics.jsonl").string()},
-                        {"config", (out / "config.ini").string()},
+                        {"metrics", train::run_layout::metrics_path(out.string())},
+                        {"config", (out / train::run_layout::kConfigFile).string()},
                         {"checkpoints", checkpoints.string()},
                         {"latest", latest ? nlohmann::json(latest->path) : nlohmann::json(nullptr)},
                         {"best", best ? nlohmann::json(best->path) : nlohmann::json(nullptr)}};
@@ -59,7 +61,7 @@ void print_summary(const po::variables_map& vm, const train::Trainer& trainer,
                 status == train::TrainStatus::kEarlyStopped ? " (early stop)"
                 : status == train::TrainStatus::kStopRequested ? " (stopped by a signal: resume with --resume)"
                                                                 : "");
-    std::printf("metrics:     %s\n", (out / "metrics.jsonl").string().c_str());
+    std::printf("metrics:     %s\n", train::run_layout::metrics_path(out.string()).c_str());
     std::printf("checkpoints: %s (latest %s, best %s)\n", checkpoints.string().c_str(),
                 latest ? fs::path(latest->path).filename().string().c_str() : "none",
                 best ? fs::path(best->path).filename().string().c_str() : "none");
@@ -96,10 +98,10 @@ int run_train(const po::variables_map& vm) {
   const bool resume = vm["resume"].as<bool>();
   // A resumed run takes the tokenizer from its checkpoint (a retrained one would be identical, but
   // loading is cheaper and also covers --spm-model files that moved).
-  std::optional<dist::CheckpointRef> resume_from;
-  if (resume) resume_from = dist::find_latest_checkpoint((fs::path(out) / "checkpoints").string());
+  const std::optional<dist::CheckpointRef> resume_from =
+      train::run_layout::checkpoint_to_resume(out, resume);
   if (resume_from) {
-    in.spm_model_bytes = read_file((fs::path(resume_from->path) / "tokenizer.model").string());
+    in.spm_model_bytes = read_file((fs::path(resume_from->path) / train::run_layout::kTokenizerFile).string());
   } else if (mesh->world_size() > 1) {
     // Train the tokenizer once (rank 0) and share its bytes so every rank has the same vocabulary.
     dist::StopExitsScope stoppable("tokenizer training");
@@ -147,10 +149,6 @@ int run_train(const po::variables_map& vm) {
   o.mix.set_counts(vm["samples-per-task"].as<std::string>());
   if (!tasks.empty()) o.mix.enable_only(tasks);
   o.valid_every = vm["valid-every"].as<int64_t>();
-  o.validation.max_cases = vm["valid-cases"].as<int64_t>();
-  o.validation.beams = vm["beams"].as<int>();
-  o.validation.batch_size = vm["valid-batch-size"].as<int>();
-  o.validation.stop_group = mesh->tp();
   o.patience = vm["patience"].as<int>();
   o.keep_last = dopts.keep_checkpoints;
   o.save_every = vm["save-every"].as<int64_t>();
@@ -160,10 +158,11 @@ int run_train(const po::variables_map& vm) {
   o.bucket_window = vm["bucket-window"].as<int64_t>();
   o.resume = resume;
   const std::string config_ini = dump_config(*find_verb("train"), vm);
-  o.checkpoint_files = {{"config.ini", config_ini}, {"prompts.txt", read_file(in.prompts_path)}};
+  o.checkpoint_files = {{train::run_layout::kConfigFile, config_ini},
+                       {train::run_layout::kPromptsFile, read_file(in.prompts_path)}};
   if (mesh->world_rank() == 0) {
     fs::create_directories(out);
-    dist::write_file_atomically((fs::path(out) / "config.ini").string(), config_ini);
+    dist::write_file_atomically((fs::path(out) / train::run_layout::kConfigFile).string(), config_ini);
   }
 
   std::shared_ptr<data::EvalCandidates> candidates;
@@ -172,7 +171,13 @@ int run_train(const po::variables_map& vm) {
   else
     GENSAR_WARN("train", "{} has no candidates.h5: validation ranks the whole catalogue", in.dataset_dir);
 
-  train::Trainer trainer(o, pieces.builder, model, mesh, candidates);
+  eval::ValidationOptions vo;
+  vo.max_cases = vm["valid-cases"].as<int64_t>();
+  vo.beams = vm["beams"].as<int>();
+  vo.batch_size = vm["valid-batch-size"].as<int>();
+  vo.stop_group = mesh->tp();
+  train::Trainer trainer(o, pieces.builder, model, mesh,
+                         eval::validation_hook(model, pieces.builder, candidates, vo, mesh->dp()));
   trainer.maybe_resume();
   const train::TrainStatus status = trainer.run();
   const int exit_code = status == train::TrainStatus::kStopRequested ? dist::kExitRequeue : 0;

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "core/decoding/beam_search.h"
-#include "core/decoding/toy_scorer.h"
+#include "tests/support/toy_scorer.h"
 
 namespace gensar::decoding {
 namespace {

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "core/decoding/toy_scorer.h"
+#include "tests/support/toy_scorer.h"
 #include "data_pipeline/candidates.h"
 #include "tests/train/train_fixture.h"
 

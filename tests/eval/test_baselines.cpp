@@ -9,10 +9,11 @@
 
 #include "core/common/check.h"
 #include "core/seqrec/sasrec.h"
-#include "core/train/baselines.h"
+#include "core/eval/baselines.h"
 #include "tests/eval/eval_fixture.h"
 
 namespace gensar::train {
+using namespace ::gensar::eval;
 namespace {
 
 EvalOptions options(std::vector<data::Task> tasks) {

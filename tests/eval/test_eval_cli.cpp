@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/check.h"
-#include "core/decoding/case_records.h"
-#include "core/train/evaluator.h"
+#include "core/eval/case_records.h"
+#include "core/eval/evaluator.h"
 #include "core/train/run_loader.h"
 #include "core/train/trainer.h"
 #include "distributed/process_mesh.h"
@@ -19,6 +19,7 @@
 #include "tests/train/train_fixture.h"
 
 namespace gensar::train {
+using namespace ::gensar::eval;
 namespace {
 
 namespace fs = std::filesystem;
@@ -86,7 +87,7 @@ TEST(EvalCli, EvalJsonEqualsEvaluateAndWritesFiles) {
   const std::string eval_dir = r.run_dir + "/eval/test";
   EXPECT_TRUE(fs::exists(eval_dir + "/metrics.json"));
   EXPECT_TRUE(fs::exists(r.run_dir + "/metrics.json"));
-  EXPECT_EQ(decoding::read_run_case_records(eval_dir).size(), direct.records.size());
+  EXPECT_EQ(eval::read_run_case_records(eval_dir).size(), direct.records.size());
 
   // The table form names every metric; bad options are input errors.
   ASSERT_EQ(run_verb("eval", {"--run", r.run_dir, "--which", "latest", "--beams", "5",

@@ -10,12 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/check.h"
-#include "core/decoding/case_records.h"
-#include "core/train/evaluator.h"
+#include "core/eval/case_records.h"
+#include "core/eval/evaluator.h"
 #include "core/train/inference.h"
 #include "tests/eval/eval_fixture.h"
 
 namespace gensar::train {
+using namespace ::gensar::eval;
 namespace {
 
 using testing::make_eval_fixture;
@@ -122,7 +123,7 @@ TEST(Evaluator, WritesMetricsAndCasesThatCompareReads) {
   std::ifstream in(dir + "/metrics.json");
   const auto j = nlohmann::json::parse(in);
   EXPECT_DOUBLE_EQ(j["full"]["rec.mrr"].get<double>(), r.metrics.at("full").at("rec.mrr"));
-  const auto back = decoding::read_run_case_records(dir);
+  const auto back = eval::read_run_case_records(dir);
   ASSERT_EQ(back.size(), r.records.size());
   EXPECT_EQ(back.front().case_id, r.records.front().case_id);
   EXPECT_EQ(back.back().items, r.records.back().items);

@@ -3,12 +3,13 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "core/train/baselines.h"
-#include "core/train/evaluator.h"
+#include "core/eval/baselines.h"
+#include "core/eval/evaluator.h"
 #include "distributed/communicator.h"
 #include "tests/eval/eval_fixture.h"
 
 namespace gensar::train {
+using namespace ::gensar::eval;
 namespace {
 
 void expect_same(const EvalResult& parallel, const EvalResult& single) {

@@ -17,7 +17,7 @@
 
 #include "core/common/check.h"
 #include "core/train/trainer.h"
-#include "core/train/validator.h"
+#include "core/eval/validation.h"
 #include "data_pipeline/dataset.h"
 #include "data_pipeline/readers/json_file.h"
 #include "distributed/checkpoint_io.h"
@@ -369,9 +369,9 @@ TEST(Stop, SignalDuringValidationSavesTheStepWithoutAScore) {
   model::T5Model model(config, nullptr, 5);
   // The validation itself stops before its first batch once the flag is up.
   dist::request_stop();
-  train::ValidationOptions vo;
+  eval::ValidationOptions vo;
   vo.beams = 4;
-  train::ValidationResult vr = train::run_validation(model, *r.pieces.builder, candidates.get(), vo, nullptr);
+  train::ValidationResult vr = eval::validate(model, *r.pieces.builder, candidates.get(), vo, nullptr);
   EXPECT_TRUE(vr.stopped);
   EXPECT_EQ(vr.metrics["rec.count"], 0);
   // In the trainer: step 1, then the validation is cut short -> checkpoint of step 1, exit status
@@ -383,10 +383,10 @@ TEST(Stop, SignalDuringValidationSavesTheStepWithoutAScore) {
   o.batch_size = 4;
   o.max_steps = 10;
   o.valid_every = 1;
-  o.validation.beams = 4;
   o.checkpoint_files = {{"config.ini", "dataset = x\n"}};
   auto mesh = std::make_shared<dist::ProcessMesh>(dist::single_process_communicator(), dist::MeshOptions{});
-  train::Trainer trainer(o, r.pieces.builder, model, mesh, candidates);
+  train::Trainer trainer(o, r.pieces.builder, model, mesh,
+                         eval::validation_hook(model, r.pieces.builder, candidates, vo, mesh->dp()));
   const train::TrainStatus status = trainer.run();
   dist::clear_stop_request();
   EXPECT_EQ(status, train::TrainStatus::kStopRequested);

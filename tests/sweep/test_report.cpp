@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/check.h"
-#include "core/decoding/case_records.h"
-#include "core/decoding/significance.h"
+#include "core/eval/case_records.h"
+#include "core/eval/significance.h"
 #include "launch/config.h"
 
 namespace fs = std::filesystem;
@@ -33,12 +33,12 @@ std::string read_file(const fs::path& path) {
 }
 
 // 40 rec cases under the candidate protocol; `hits` of them ranked first, the rest not retrieved.
-std::vector<gensar::decoding::CaseRecord> cases(int hits) {
-  std::vector<gensar::decoding::CaseRecord> out;
+std::vector<gensar::eval::CaseRecord> cases(int hits) {
+  std::vector<gensar::eval::CaseRecord> out;
   for (int i = 0; i < 40; ++i) {
     std::vector<int64_t> items = i < hits ? std::vector<int64_t>{i, 100 + i}
                                           : std::vector<int64_t>{100 + i, 200 + i};
-    out.push_back(gensar::decoding::make_case_record("u" + std::to_string(i), "candidates", "rec",
+    out.push_back(gensar::eval::make_case_record("u" + std::to_string(i), "candidates", "rec",
                                                      i, items));
   }
   return out;
@@ -46,7 +46,7 @@ std::vector<gensar::decoding::CaseRecord> cases(int hits) {
 
 struct Fixture {
   fs::path root;
-  std::vector<gensar::decoding::CaseRecord> full_cases = cases(36), rec_cases = cases(12);
+  std::vector<gensar::eval::CaseRecord> full_cases = cases(36), rec_cases = cases(12);
 
   Fixture() {
     root = fs::path(::testing::TempDir()) / "gensar_report_sweep";
@@ -62,8 +62,8 @@ struct Fixture {
     write_file(root / "full/metrics/bm25.json", R"({"candidates": {"search.hr@1": 0.4}})");
     // Shared baseline: the other variants link to full's file, as `gensar sweep` does.
     fs::create_symlink("../../full/metrics/bm25.json", root / "rec-only/metrics/bm25.json");
-    gensar::decoding::write_case_records((root / "full/metrics/gensar.jsonl").string(), full_cases);
-    gensar::decoding::write_case_records((root / "rec-only/metrics/gensar.jsonl").string(),
+    gensar::eval::write_case_records((root / "full/metrics/gensar.jsonl").string(), full_cases);
+    gensar::eval::write_case_records((root / "rec-only/metrics/gensar.jsonl").string(),
                                          rec_cases);
   }
 };
@@ -107,7 +107,7 @@ TEST(Report, TablesBestMarksAndSignificance) {
   EXPECT_EQ(cand["rows"][2]["best"], json::array());
 
   // Significance: rec-only against full from their per-case files, equal to compare_runs' result.
-  const auto expected = gensar::decoding::compare_runs(f.full_cases, f.rec_cases, 500, 2024);
+  const auto expected = gensar::eval::compare_runs(f.full_cases, f.rec_cases, 500, 2024);
   double expected_p = -1;
   for (const auto& t : expected.tests)
     if (t.metric == "candidates/rec.hr@1") expected_p = t.randomisation_p_value;

@@ -10,7 +10,7 @@
 #include <map>
 
 #include "core/model/t5_scorer.h"
-#include "core/train/evaluator.h"
+#include "core/eval/evaluator.h"
 #include "core/train/trainer.h"
 #include "data_pipeline/readers/synthetic_reader.h"
 #include "distributed/process_mesh.h"
@@ -19,6 +19,7 @@
 
 using namespace gensar;
 using namespace gensar::train;
+using namespace gensar::eval;
 using namespace gensar::train::testing;
 
 namespace {

@@ -195,7 +195,7 @@ TEST(SampleBuilder, NeutralPromptIsTheSameTemplateForEveryTask) {
             b.build_input(Task::kNextQuery, ex.user, ex.event_index, 0));
 }
 
-// Fidelity (GENSAR.md section 3): the current query is marked with <src_query> like history
+// Fidelity (the GenSAR paper, section 3): the current query is marked with <src_query> like history
 // queries; query_item is search without a history (the [search] template, empty history); the
 // item text of the text <-> identifier tasks carries categories and brand.
 TEST(SampleBuilder, SearchQueryIsMarkedAndQueryItemIsSearchWithoutHistory) {

@@ -8,7 +8,7 @@
 
 #include "core/train/run_loader.h"
 #include "core/train/trainer.h"
-#include "core/train/validator.h"
+#include "core/eval/validation.h"
 #include "distributed/checkpoint_io.h"
 #include "distributed/stop_signal.h"
 #include "distributed/process_mesh.h"
@@ -16,6 +16,7 @@
 
 using namespace gensar;
 using namespace gensar::train;
+using namespace gensar::eval;
 using namespace gensar::train::testing;
 
 namespace {
@@ -59,7 +60,7 @@ TEST(Trainer, TinyModelOverfitsTinyLogToHitAtOneOnBothTasks) {
   ValidationOptions vo;
   vo.split = data::Split::kTrain;
   vo.beams = 8;
-  ValidationResult r = run_validation(model, *run.pieces.builder, nullptr, vo, nullptr);
+  ValidationResult r = validate(model, *run.pieces.builder, nullptr, vo, nullptr);
   EXPECT_GT(r.metrics.at("rec.count"), 30);
   EXPECT_GT(r.metrics.at("search.count"), 10);
   EXPECT_DOUBLE_EQ(r.metrics.at("rec.hr@1"), 1.0);
@@ -139,10 +140,13 @@ TEST(Trainer, ValidationSelectsBestCheckpointAndEarlyStops) {
   o.batch_size = 8;
   o.max_steps = 12;
   o.valid_every = 2;
-  o.validation.beams = 5;
   o.patience = 2;
   o.lr = 1e-9;  // nothing improves: validation scores stay flat, so patience ends the run
-  Trainer trainer(o, run.pieces.builder, model, single_mesh(), candidates);
+  ValidationOptions vo;
+  vo.beams = 5;
+  auto mesh = single_mesh();
+  Trainer trainer(o, run.pieces.builder, model, mesh,
+                  validation_hook(model, run.pieces.builder, candidates, vo, mesh->dp()));
   EXPECT_EQ(trainer.run(), TrainStatus::kEarlyStopped);
   EXPECT_EQ(trainer.step(), 6);
   auto best = dist::find_best_checkpoint(run.dir + "/run/checkpoints");

@@ -1,49 +1,39 @@
-#include "core/train/validator.h"
+#include "core/eval/validation.h"
 
 #include <torch/torch.h>
 
 #include <cmath>
 #include <vector>
 
-#include "core/decoding/metrics.h"
+#include "core/eval/evaluator.h"
+#include "core/eval/metrics.h"
 #include "core/model/t5_scorer.h"
-#include "core/train/evaluator.h"
 #include "distributed/stop_signal.h"
 
-namespace gensar::train {
+namespace gensar::eval {
 namespace {
 
-// Per task: the mean and standard error of NDCG@5 over the evaluated cases.
-struct TaskScore {
-  double mean = 0, stderr_ = 0;
-  int64_t cases = 0;
-};
-
-TaskScore ndcg5_of(const std::vector<decoding::CaseRecord>& records, const std::string& task) {
-  double sum = 0, sum_sq = 0;
+// Standard error of the mean NDCG@5 of `task`'s cases (the mean itself is the evaluator's).
+double ndcg5_stderr(const std::vector<CaseRecord>& records, const std::string& task, double mean) {
+  double sum_sq = 0;
   int64_t n = 0;
   for (const auto& r : records) {
     if (r.task != task) continue;
-    const double v = decoding::ndcg_at(r.rank, 5);
-    sum += v;
+    const double v = ndcg_at(r.rank, 5);
     sum_sq += v * v;
     ++n;
   }
-  TaskScore s;
-  s.cases = n;
-  if (n == 0) return s;
-  s.mean = sum / n;
-  const double var = n > 1 ? std::max(0.0, (sum_sq - n * s.mean * s.mean) / (n - 1)) : 0.0;
-  s.stderr_ = std::sqrt(var / n);
-  return s;
+  if (n == 0) return 0;
+  const double var = n > 1 ? std::max(0.0, (sum_sq - n * mean * mean) / (n - 1)) : 0.0;
+  return std::sqrt(var / n);
 }
 
 }  // namespace
 
-ValidationResult run_validation(model::T5Model model, const SampleBuilder& builder,
-                                const data::EvalCandidates* candidates,
-                                const ValidationOptions& options,
-                                std::shared_ptr<dist::Communicator> dp) {
+train::ValidationResult validate(model::T5Model model, const train::SampleBuilder& builder,
+                                 const data::EvalCandidates* candidates,
+                                 const ValidationOptions& options,
+                                 std::shared_ptr<dist::Communicator> dp) {
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
@@ -63,7 +53,7 @@ ValidationResult run_validation(model::T5Model model, const SampleBuilder& build
   model->train(was_training);
 
   // Rank 0 holds the metrics; every rank needs the same score for best/patience decisions.
-  const std::vector<std::string>& names = decoding::metric_names();
+  const std::vector<std::string>& names = metric_names();
   const char* tasks[2] = {"rec", "search"};
   const int64_t per_task = static_cast<int64_t>(names.size()) + 3;  // metrics, count, mean, stderr
   torch::Tensor values = torch::zeros({2 * per_task}, torch::kFloat64);
@@ -75,15 +65,17 @@ ValidationResult run_validation(model::T5Model model, const SampleBuilder& build
         auto it = m.find(std::string(tasks[t]) + "." + names[k]);
         v[t * per_task + k] = it == m.end() ? 0.0 : it->second;
       }
-      const TaskScore s = ndcg5_of(er.records, tasks[t]);
-      v[t * per_task + names.size()] = static_cast<double>(s.cases);
-      v[t * per_task + names.size() + 1] = s.mean;
-      v[t * per_task + names.size() + 2] = s.stderr_;
+      auto count = m.find(std::string(tasks[t]) + ".count");
+      auto mean = m.find(std::string(tasks[t]) + ".ndcg@5");
+      if (count == m.end() || mean == m.end()) continue;
+      v[t * per_task + names.size()] = count->second;
+      v[t * per_task + names.size() + 1] = mean->second;
+      v[t * per_task + names.size() + 2] = ndcg5_stderr(er.records, tasks[t], mean->second);
     }
   }
   if (dp && dp->size() > 1) dp->broadcast(values, 0);
 
-  ValidationResult out;
+  train::ValidationResult out;
   torch::Tensor stop_flag = torch::full({1}, er.stopped ? 1 : 0, torch::kInt);
   if (dp && dp->size() > 1) dp->all_reduce(stop_flag, dist::ReduceOp::kMax);
   out.stopped = stop_flag.item<int>() != 0;
@@ -107,4 +99,14 @@ ValidationResult run_validation(model::T5Model model, const SampleBuilder& build
   return out;
 }
 
-}  // namespace gensar::train
+train::ValidationHook validation_hook(model::T5Model model,
+                                      std::shared_ptr<const train::SampleBuilder> builder,
+                                      std::shared_ptr<const data::EvalCandidates> candidates,
+                                      ValidationOptions options,
+                                      std::shared_ptr<dist::Communicator> dp) {
+  return [model, builder, candidates, options, dp] {
+    return validate(model, *builder, candidates.get(), options, dp);
+  };
+}
+
+}  // namespace gensar::eval

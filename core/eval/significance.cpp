@@ -1,4 +1,4 @@
-#include "core/decoding/significance.h"
+#include "core/eval/significance.h"
 
 #include <boost/math/distributions/students_t.hpp>
 #include <fmt/format.h>
@@ -11,9 +11,9 @@
 #include <tuple>
 
 #include "core/common/check.h"
-#include "core/decoding/metrics.h"
+#include "core/eval/metrics.h"
 
-namespace gensar::decoding {
+namespace gensar::eval {
 namespace {
 
 // Uniform integer in [0, n) without the library-specific distribution classes, so a seed gives the
@@ -182,4 +182,4 @@ std::string comparison_json(const RunComparison& cmp, const std::string& name_a,
   return out.dump(2);
 }
 
-}  // namespace gensar::decoding
+}  // namespace gensar::eval

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace gensar::decoding {
+namespace gensar::eval {
 
 // 1-based position of target in ranked_items, 0 when absent.
 int64_t target_rank(const std::vector<int64_t>& ranked_items, int64_t target);
@@ -39,4 +39,4 @@ class MetricAccumulator {
   std::map<std::string, Group> groups_;
 };
 
-}  // namespace gensar::decoding
+}  // namespace gensar::eval

@@ -8,11 +8,11 @@
 #include <sstream>
 
 #include "core/common/check.h"
-#include "core/decoding/case_records.h"
-#include "core/decoding/metrics.h"
-#include "core/decoding/significance.h"
+#include "core/eval/case_records.h"
+#include "core/eval/metrics.h"
+#include "core/eval/significance.h"
 
-namespace gensar::decoding {
+namespace gensar::eval {
 namespace {
 
 TEST(Metrics, RankAndSingleCaseValues) {
@@ -169,4 +169,4 @@ TEST(Significance, CompareRunsPairsCasesByKey) {
 }
 
 }  // namespace
-}  // namespace gensar::decoding
+}  // namespace gensar::eval

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace gensar::decoding {
+namespace gensar::eval {
 
 struct CaseRecord {
   std::string case_id;
@@ -38,4 +38,4 @@ std::vector<CaseRecord> read_case_records(const std::string& path);
 // in name order and concatenated.
 std::vector<CaseRecord> read_run_case_records(const std::string& path);
 
-}  // namespace gensar::decoding
+}  // namespace gensar::eval

@@ -1,4 +1,4 @@
-#include "core/train/baselines.h"
+#include "core/eval/baselines.h"
 
 #include <torch/torch.h>
 
@@ -9,7 +9,7 @@
 
 #include "core/common/check.h"
 
-namespace gensar::train {
+namespace gensar::eval {
 
 std::vector<int64_t> training_rec_clicks(const data::Dataset& ds) {
   // First held-out example (valid or test, either task) per user: everything from its interaction
@@ -133,4 +133,4 @@ BatchRanker sequence_ranker(const data::Dataset& ds, SequenceScorer score_all, i
   };
 }
 
-}  // namespace gensar::train
+}  // namespace gensar::eval

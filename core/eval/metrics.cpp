@@ -1,10 +1,10 @@
-#include "core/decoding/metrics.h"
+#include "core/eval/metrics.h"
 
 #include <cmath>
 
 #include "core/common/check.h"
 
-namespace gensar::decoding {
+namespace gensar::eval {
 
 int64_t target_rank(const std::vector<int64_t>& ranked_items, int64_t target) {
   for (size_t i = 0; i < ranked_items.size(); ++i) {
@@ -85,4 +85,4 @@ std::map<std::string, double> MetricAccumulator::means() const {
   return out;
 }
 
-}  // namespace gensar::decoding
+}  // namespace gensar::eval

@@ -16,11 +16,11 @@
 #include <memory>
 #include <vector>
 
-#include "core/train/evaluator.h"
+#include "core/eval/evaluator.h"
 #include "data_pipeline/bm25.h"
 #include "data_pipeline/dataset.h"
 
-namespace gensar::train {
+namespace gensar::eval {
 
 // Rec clicks per item in the training part of the log (no held-out target is counted).
 std::vector<int64_t> training_rec_clicks(const data::Dataset& dataset);
@@ -45,4 +45,4 @@ BatchRanker sequence_ranker(const data::Dataset& dataset, SequenceScorer score_a
 // The earlier rec clicks of a case (data::history_end), oldest first.
 std::vector<int64_t> rec_history(const data::Dataset& dataset, int32_t user, int32_t event_index);
 
-}  // namespace gensar::train
+}  // namespace gensar::eval

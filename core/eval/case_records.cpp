@@ -1,4 +1,4 @@
-#include "core/decoding/case_records.h"
+#include "core/eval/case_records.h"
 
 #include <nlohmann/json.hpp>
 
@@ -8,9 +8,9 @@
 #include <ostream>
 
 #include "core/common/check.h"
-#include "core/decoding/metrics.h"
+#include "core/eval/metrics.h"
 
-namespace gensar::decoding {
+namespace gensar::eval {
 
 CaseRecord make_case_record(std::string case_id, std::string protocol, std::string task,
                             int64_t target, std::vector<int64_t> items,
@@ -106,4 +106,4 @@ std::vector<CaseRecord> read_run_case_records(const std::string& path) {
   return all;
 }
 
-}  // namespace gensar::decoding
+}  // namespace gensar::eval

@@ -1,4 +1,4 @@
-#include "core/train/evaluator.h"
+#include "core/eval/evaluator.h"
 
 #include <torch/torch.h>
 
@@ -16,116 +16,13 @@
 #include "core/common/check.h"
 #include "core/common/log.h"
 #include "core/decoding/beam_search.h"
-#include "core/decoding/metrics.h"
+#include "core/eval/metrics.h"
 #include "core/decoding/prefix_trie.h"
+#include "core/eval/record_exchange.h"
 #include "core/train/batch.h"
 
-namespace gensar::train {
+namespace gensar::eval {
 namespace {
-
-// Records travel between ranks as bytes: strings length-prefixed, numbers raw (exact doubles, so
-// the gathered records equal the ones a single process keeps).
-class ByteWriter {
- public:
-  template <typename T>
-  void put(const T& v) {
-    const auto* p = reinterpret_cast<const char*>(&v);
-    bytes_.append(p, sizeof(T));
-  }
-  void put_string(const std::string& s) {
-    put<int64_t>(static_cast<int64_t>(s.size()));
-    bytes_.append(s);
-  }
-  template <typename T>
-  void put_vector(const std::vector<T>& v) {
-    put<int64_t>(static_cast<int64_t>(v.size()));
-    bytes_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-  }
-  std::string& bytes() { return bytes_; }
-
- private:
-  std::string bytes_;
-};
-
-class ByteReader {
- public:
-  ByteReader(const char* data, size_t size) : data_(data), size_(size) {}
-  bool done() const { return pos_ >= size_; }
-  template <typename T>
-  T get() {
-    GENSAR_CHECK(pos_ + sizeof(T) <= size_, "record bytes truncated at {}", pos_);
-    T v;
-    std::memcpy(&v, data_ + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return v;
-  }
-  std::string get_string() {
-    const auto n = static_cast<size_t>(get<int64_t>());
-    GENSAR_CHECK(pos_ + n <= size_, "record bytes truncated at {}", pos_);
-    std::string s(data_ + pos_, n);
-    pos_ += n;
-    return s;
-  }
-  template <typename T>
-  std::vector<T> get_vector() {
-    const auto n = static_cast<size_t>(get<int64_t>());
-    GENSAR_CHECK(pos_ + n * sizeof(T) <= size_, "record bytes truncated at {}", pos_);
-    std::vector<T> v(n);
-    std::memcpy(v.data(), data_ + pos_, n * sizeof(T));
-    pos_ += n * sizeof(T);
-    return v;
-  }
-
- private:
-  const char* data_;
-  size_t size_;
-  size_t pos_ = 0;
-};
-
-// An evaluated case with its global order (protocol index, task index, position in the selection).
-struct OrderedRecord {
-  int64_t order[3];
-  decoding::CaseRecord record;
-};
-
-void serialize(const OrderedRecord& r, ByteWriter* w) {
-  for (int64_t o : r.order) w->put<int64_t>(o);
-  w->put_string(r.record.case_id);
-  w->put_string(r.record.protocol);
-  w->put_string(r.record.task);
-  w->put<int64_t>(r.record.target);
-  w->put<int64_t>(r.record.rank);
-  w->put_vector(r.record.items);
-  w->put_vector(r.record.scores);
-}
-
-OrderedRecord deserialize(ByteReader* r) {
-  OrderedRecord out;
-  for (int64_t& o : out.order) o = r->get<int64_t>();
-  out.record.case_id = r->get_string();
-  out.record.protocol = r->get_string();
-  out.record.task = r->get_string();
-  out.record.target = r->get<int64_t>();
-  out.record.rank = r->get<int64_t>();
-  out.record.items = r->get_vector<int64_t>();
-  out.record.scores = r->get_vector<double>();
-  return out;
-}
-
-// Every rank's bytes, concatenated in rank order, on every rank.
-std::string gather_bytes(dist::Communicator& comm, const std::string& mine) {
-  torch::Tensor size = torch::full({1}, static_cast<int64_t>(mine.size()), torch::kInt64);
-  torch::Tensor sizes = comm.all_gather(size);
-  const int64_t max_size = std::max<int64_t>(1, sizes.max().item<int64_t>());
-  torch::Tensor padded = torch::zeros({max_size}, torch::kByte);
-  std::memcpy(padded.data_ptr<uint8_t>(), mine.data(), mine.size());
-  torch::Tensor all = comm.all_gather(padded).contiguous();
-  std::string out;
-  const char* base = reinterpret_cast<const char*>(all.data_ptr<uint8_t>());
-  for (int r = 0; r < comm.size(); ++r)
-    out.append(base + r * max_size, static_cast<size_t>(sizes[r].item<int64_t>()));
-  return out;
-}
 
 std::string case_id(const data::Dataset& ds, int32_t user, int32_t event_index) {
   return ds.user_key(user) + "@" + std::to_string(event_index);
@@ -259,7 +156,7 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
           r.order[0] = static_cast<int64_t>(pi);
           r.order[1] = static_cast<int64_t>(ti);
           r.order[2] = begin + static_cast<int64_t>(i);
-          r.record = decoding::make_case_record(case_id(ds, cases[i].user, cases[i].event_index),
+          r.record = make_case_record(case_id(ds, cases[i].user, cases[i].event_index),
                                                 protocol_name(protocol), data::task_name(task),
                                                 cases[i].target, std::move(l.items),
                                                 std::move(l.scores));
@@ -278,25 +175,14 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
     stopped = flag.item<int>() != 0;
   }
   result.stopped = stopped;
-  std::vector<OrderedRecord> all;
-  if (size > 1) {
-    ByteWriter w;
-    for (const auto& r : mine) serialize(r, &w);
-    const std::string bytes = gather_bytes(*comm, w.bytes());
-    if (rank == 0) {
-      ByteReader reader(bytes.data(), bytes.size());
-      while (!reader.done()) all.push_back(deserialize(&reader));
-    }
-  } else {
-    all = std::move(mine);
-  }
+  std::vector<OrderedRecord> all = size > 1 ? gather_records(*comm, mine) : std::move(mine);
   if (rank == 0) {
     std::sort(all.begin(), all.end(), [](const OrderedRecord& a, const OrderedRecord& b) {
       return std::lexicographical_compare(a.order, a.order + 3, b.order, b.order + 3);
     });
     GENSAR_CHECK(stopped || static_cast<int64_t>(all.size()) == total_cases,
                  "gathered {} records for {} cases", all.size(), total_cases);
-    std::map<std::string, decoding::MetricAccumulator> acc;
+    std::map<std::string, MetricAccumulator> acc;
     for (const auto& r : all) acc[r.record.protocol].add(r.record.task, r.record.rank);
     for (auto& [protocol, a] : acc) result.metrics[protocol] = a.means();
     // A protocol whose tasks all had zero cases still appears (with no keys), so the JSON shape is
@@ -312,7 +198,7 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
 
 namespace {
 
-decoding::PrefixTrie identifier_trie(const SampleBuilder& b, const int32_t* items, int64_t n,
+decoding::PrefixTrie identifier_trie(const train::SampleBuilder& b, const int32_t* items, int64_t n,
                                      bool semantic) {
   std::vector<int64_t> tokens, ids;
   int64_t len = 0;
@@ -331,7 +217,7 @@ decoding::PrefixTrie identifier_trie(const SampleBuilder& b, const int32_t* item
 
 }  // namespace
 
-EvalResult evaluate(decoding::Seq2SeqScorer& scorer, const SampleBuilder& builder,
+EvalResult evaluate(decoding::Seq2SeqScorer& scorer, const train::SampleBuilder& builder,
                     const data::EvalCandidates* candidates, const EvalOptions& options,
                     dist::Communicator* comm) {
   torch::NoGradGuard no_grad;
@@ -344,7 +230,7 @@ EvalResult evaluate(decoding::Seq2SeqScorer& scorer, const SampleBuilder& builde
   BatchRanker ranker = [&](Protocol protocol, data::Task task, const std::vector<EvalCase>& cases,
                            std::vector<RankedList>* out) {
     const bool semantic = task == data::Task::kSearch;
-    const Task model_task = semantic ? Task::kSearch : Task::kRec;
+    const train::Task model_task = semantic ? train::Task::kSearch : train::Task::kRec;
     std::vector<std::vector<int64_t>> inputs;
     inputs.reserve(cases.size());
     for (const auto& c : cases) inputs.push_back(builder.build_input(model_task, c.user, c.event_index, 0));
@@ -363,7 +249,7 @@ EvalResult evaluate(decoding::Seq2SeqScorer& scorer, const SampleBuilder& builde
       tries.push_back(trie.get());
     }
     torch::Tensor ids, mask;
-    collate_inputs(inputs, builder.tokenizer().pad_id(), &ids, &mask);
+    train::collate_inputs(inputs, builder.tokenizer().pad_id(), &ids, &mask);
     decoding::BeamSearchOptions bs;
     bs.num_beams = options.beams;
     bs.forced_prefix = {semantic ? builder.src_item_token() : builder.rec_item_token()};
@@ -390,7 +276,7 @@ std::string metrics_json(const EvalResult& result) {
 }
 
 std::string metrics_table(const EvalResult& result) {
-  const auto& names = decoding::metric_names();
+  const auto& names = metric_names();
   std::string out = fmt::format("{:<11} {:<7} {:>7}", "protocol", "task", "cases");
   for (const auto& n : names) out += fmt::format(" {:>8}", n);
   out += "\n";
@@ -417,7 +303,7 @@ void write_eval_outputs(const std::string& dir, const EvalResult& result) {
     GENSAR_INPUT_CHECK(out.good(), "cannot write {}/metrics.json", dir);
     out << metrics_json(result) << "\n";
   }
-  decoding::write_case_records((fs::path(dir) / "cases.jsonl").string(), result.records);
+  write_case_records((fs::path(dir) / "cases.jsonl").string(), result.records);
 }
 
-}  // namespace gensar::train
+}  // namespace gensar::eval

@@ -19,14 +19,14 @@
 #include <string>
 #include <vector>
 
-#include "core/decoding/case_records.h"
+#include "core/eval/case_records.h"
 #include "core/decoding/seq2seq.h"
 #include "core/train/sample_builder.h"
 #include "data_pipeline/candidates.h"
 #include "data_pipeline/dataset.h"
 #include "distributed/communicator.h"
 
-namespace gensar::train {
+namespace gensar::eval {
 
 enum class Protocol { kCandidates, kFull };
 const char* protocol_name(Protocol protocol);  // "candidates", "full"
@@ -53,7 +53,7 @@ struct EvalResult {
   // Complete on rank 0; on other ranks empty.
   std::map<std::string, std::map<std::string, double>> metrics;
   // Every evaluated case (rank 0 only), ordered by protocol, task, then case order.
-  std::vector<decoding::CaseRecord> records;
+  std::vector<CaseRecord> records;
   double seconds = 0;     // wall time of the evaluation (this rank)
   int64_t cases = 0;      // cases evaluated over all ranks, protocols and tasks
   bool stopped = false;   // options.stop ended it early on this rank: metrics are partial
@@ -93,7 +93,7 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& dataset
                          dist::Communicator* comm);
 
 // GenSAR: constrained beam search with `scorer` over inputs built by `builder` (template 0).
-EvalResult evaluate(decoding::Seq2SeqScorer& scorer, const SampleBuilder& builder,
+EvalResult evaluate(decoding::Seq2SeqScorer& scorer, const train::SampleBuilder& builder,
                     const data::EvalCandidates* candidates, const EvalOptions& options,
                     dist::Communicator* comm);
 
@@ -104,4 +104,4 @@ std::string metrics_table(const EvalResult& result);
 // Writes metrics.json and cases.jsonl (every record) into `dir` (created).
 void write_eval_outputs(const std::string& dir, const EvalResult& result);
 
-}  // namespace gensar::train
+}  // namespace gensar::eval

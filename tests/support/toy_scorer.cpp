@@ -1,4 +1,4 @@
-#include "core/decoding/toy_scorer.h"
+#include "tests/support/toy_scorer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>

@@ -1,7 +1,8 @@
-#include "launch/report_runs.h"
+#include "core/eval/run_finder.h"
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -10,7 +11,7 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace gensar::launch {
+namespace gensar::eval {
 
 json read_json_object(const fs::path& path) {
   std::ifstream in(path);
@@ -37,8 +38,8 @@ std::string find_cases(const fs::path& metrics_file) {
   return "";
 }
 
-ReportRun make_system(const fs::path& file, const std::string& label, bool baseline) {
-  ReportRun s;
+EvaluatedRun make_run(const fs::path& file, const std::string& label, bool baseline) {
+  EvaluatedRun s;
   s.label = label;
   s.baseline = baseline;
   s.metrics_file = file;
@@ -53,7 +54,7 @@ ReportRun make_system(const fs::path& file, const std::string& label, bool basel
 
 bool is_workdir(const fs::path& dir) { return fs::is_directory(dir / "metrics"); }
 
-void add_workdir(const fs::path& dir, std::vector<ReportRun>& out) {
+void add_workdir(const fs::path& dir, std::vector<EvaluatedRun>& out) {
   std::vector<fs::path> files;
   // metrics/X.json, or metrics/X/metrics.json as `gensar eval --out metrics/X` writes it.
   for (const auto& e : fs::directory_iterator(dir / "metrics")) {
@@ -67,19 +68,19 @@ void add_workdir(const fs::path& dir, std::vector<ReportRun>& out) {
     const std::string system = f.filename() == "metrics.json" ? f.parent_path().filename().string()
                                                               : f.stem().string();
     const bool own = system == "gensar";
-    out.push_back(make_system(f, own ? name : system, !own));
+    out.push_back(make_run(f, own ? name : system, !own));
     if (own) out.back().workdir = dir;
   }
 }
 
 }  // namespace
 
-std::vector<ReportRun> collect_report_runs(const std::vector<std::string>& paths) {
-  std::vector<ReportRun> found;
+std::vector<EvaluatedRun> find_runs(const std::vector<std::string>& paths) {
+  std::vector<EvaluatedRun> found;
   for (const std::string& p : paths) {
     const fs::path path(p);
     if (fs::is_regular_file(path)) {
-      found.push_back(make_system(path, path.stem().string(), false));
+      found.push_back(make_run(path, path.stem().string(), false));
     } else if (is_workdir(path)) {
       add_workdir(path, found);
     } else if (fs::is_directory(path)) {
@@ -105,20 +106,20 @@ std::vector<ReportRun> collect_report_runs(const std::vector<std::string>& paths
   }
   // Own models first (in the order given), then baselines; a baseline shared by several
   // workdirs (the same file through links) appears once.
-  std::vector<ReportRun> systems;
-  for (const ReportRun& s : found)
+  std::vector<EvaluatedRun> systems;
+  for (const EvaluatedRun& s : found)
     if (!s.baseline) systems.push_back(s);
   std::map<std::string, int> label_count;
-  std::vector<ReportRun> baselines;
-  for (const ReportRun& s : found) {
+  std::vector<EvaluatedRun> baselines;
+  for (const EvaluatedRun& s : found) {
     if (!s.baseline) continue;
     bool dup = false;
-    for (const ReportRun& b : baselines) dup = dup || b.canonical == s.canonical;
+    for (const EvaluatedRun& b : baselines) dup = dup || b.canonical == s.canonical;
     if (dup) continue;
     baselines.push_back(s);
     ++label_count[s.label];
   }
-  for (ReportRun& b : baselines) {
+  for (EvaluatedRun& b : baselines) {
     if (label_count[b.label] > 1)
       b.label += " (" + b.metrics_file.parent_path().parent_path().filename().string() + ")";
     systems.push_back(b);
@@ -131,4 +132,4 @@ std::vector<ReportRun> collect_report_runs(const std::vector<std::string>& paths
   return systems;
 }
 
-}  // namespace gensar::launch
+}  // namespace gensar::eval

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "core/decoding/case_records.h"
+#include "core/eval/case_records.h"
 
-namespace gensar::decoding {
+namespace gensar::eval {
 
 struct PairedTest {
   std::string metric;  // e.g. "candidates/rec.ndcg@10"
@@ -42,4 +42,4 @@ std::string comparison_table(const RunComparison& cmp, const std::string& name_a
 std::string comparison_json(const RunComparison& cmp, const std::string& name_a,
                             const std::string& name_b, int64_t resamples);
 
-}  // namespace gensar::decoding
+}  // namespace gensar::eval
