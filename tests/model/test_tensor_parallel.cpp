@@ -104,7 +104,6 @@ void check_tp2_equals_tp1(const T5Config& config) {
   torch::set_num_threads(1);
   Result single = run_model(config, nullptr);
   std::vector<Result> ranks(2);
-  std::vector<std::map<std::string, int>> shard_dims(2);
   run_ranks(2, [&](int r, tp::CommunicatorPtr comm) { ranks[r] = run_model(config, comm); });
   T5Model reference(config);
   const auto dims = reference->partition_dims();
