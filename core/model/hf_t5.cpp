@@ -126,7 +126,7 @@ HfImportSummary load_hf_t5(T5ModelImpl& model, const std::string& path, uint64_t
     summary.unused.push_back("lm_head.weight");
   }
   summary.appended_rows = config.vocab_size - summary.pretrained_vocab;
-  for (const auto& [name, dim] : model.shard_dims()) {
+  for (const auto& [name, dim] : model.partition_dims()) {
     GENSAR_INPUT_CHECK(ours.count(name), "{}: missing tensor {} (our {}) for this config", path,
                        our_name_to_hf(name), name);
   }

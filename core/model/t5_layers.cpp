@@ -39,12 +39,13 @@ torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
 }
 
 RelativePositionBiasImpl::RelativePositionBiasImpl(const T5Config& config, bool bidirectional,
-                                                   ParallelContext ctx)
+                                                   tp::ParallelContext ctx)
     : bidirectional_(bidirectional),
       num_buckets_(config.relative_attention_num_buckets),
       max_distance_(config.relative_attention_max_distance) {
-  weight = register_parameter(
-      "weight", torch::empty({num_buckets_, config.num_heads / ctx.size()}));
+  // One column per attention head: split like the heads of the attention it biases.
+  weight = register_partitioned(
+      *this, "weight", torch::empty({num_buckets_, config.num_heads / ctx.size()}), 1);
 }
 
 torch::Tensor RelativePositionBiasImpl::forward(const torch::Tensor& query_positions,
@@ -55,16 +56,16 @@ torch::Tensor RelativePositionBiasImpl::forward(const torch::Tensor& query_posit
   return F::embedding(buckets, weight).permute({2, 0, 1}).unsqueeze(0);  // [1, h, Q, K]
 }
 
-T5AttentionImpl::T5AttentionImpl(const T5Config& config, ParallelContext ctx)
+T5AttentionImpl::T5AttentionImpl(const T5Config& config, tp::ParallelContext ctx)
     : ctx_(std::move(ctx)),
       local_heads_(config.num_heads / ctx_.size()),
       d_kv_(config.d_kv),
       dropout_(config.dropout_rate) {
   const int64_t d = config.d_model, inner = config.inner_dim();
-  q = register_module("q", ColumnParallelLinear(d, inner, ctx_));
-  k = register_module("k", ColumnParallelLinear(d, inner, ctx_));
-  v = register_module("v", ColumnParallelLinear(d, inner, ctx_));
-  o = register_module("o", RowParallelLinear(inner, d, ctx_));
+  q = register_module("q", tp::ColumnParallelLinear(d, inner, ctx_));
+  k = register_module("k", tp::ColumnParallelLinear(d, inner, ctx_));
+  v = register_module("v", tp::ColumnParallelLinear(d, inner, ctx_));
+  o = register_module("o", tp::RowParallelLinear(inner, d, ctx_));
 }
 
 torch::Tensor T5AttentionImpl::split_heads(const torch::Tensor& x) const {
@@ -72,17 +73,17 @@ torch::Tensor T5AttentionImpl::split_heads(const torch::Tensor& x) const {
 }
 
 torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& memory,
-                                       const torch::Tensor& bias, bool train, DropoutRng& rng,
+                                       const torch::Tensor& bias, bool train, tp::DropoutRng& rng,
                                        KvCache* cache) {
   const bool cross = memory.defined();
-  auto x_in = dist::copy_to_tp_region(x, ctx_.tp);
+  auto x_in = tp::copy_to_tp_region(x, ctx_.tp);
   auto query = split_heads(q->forward_in_region(x_in));
   torch::Tensor key, value;
   if (cross && cache && cache->k.defined()) {
     key = cache->k;
     value = cache->v;
   } else {
-    auto source = cross ? dist::copy_to_tp_region(memory, ctx_.tp) : x_in;
+    auto source = cross ? tp::copy_to_tp_region(memory, ctx_.tp) : x_in;
     key = split_heads(k->forward_in_region(source));
     value = split_heads(v->forward_in_region(source));
     if (cache) {
@@ -117,26 +118,26 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   // In place: matmul's backward needs its inputs, not its output, and this saves a [B,h,T,S] pass.
   if (bias.defined()) scores.add_(bias);
   auto probs = torch::softmax(scores, -1);
-  probs = sharded_dropout(probs, dropout_, train, rng, /*dim=*/1, ctx_.rank(), ctx_.size());
+  probs = tp::sharded_dropout(probs, dropout_, train, rng, /*dim=*/1, ctx_.rank(), ctx_.size());
   auto context = torch::matmul(probs, value).transpose(1, 2);
   context = context.reshape({context.size(0), context.size(1), local_heads_ * d_kv_});
   return o->forward(context);
 }
 
-T5FeedForwardImpl::T5FeedForwardImpl(const T5Config& config, ParallelContext ctx)
+T5FeedForwardImpl::T5FeedForwardImpl(const T5Config& config, tp::ParallelContext ctx)
     : ctx_(std::move(ctx)), kind_(config.feed_forward), dropout_(config.dropout_rate) {
   const int64_t d = config.d_model, ff = config.d_ff;
   if (kind_ == FeedForward::kRelu) {
-    wi = register_module("wi", ColumnParallelLinear(d, ff, ctx_));
+    wi = register_module("wi", tp::ColumnParallelLinear(d, ff, ctx_));
   } else {
-    wi_0 = register_module("wi_0", ColumnParallelLinear(d, ff, ctx_));
-    wi_1 = register_module("wi_1", ColumnParallelLinear(d, ff, ctx_));
+    wi_0 = register_module("wi_0", tp::ColumnParallelLinear(d, ff, ctx_));
+    wi_1 = register_module("wi_1", tp::ColumnParallelLinear(d, ff, ctx_));
   }
-  wo = register_module("wo", RowParallelLinear(ff, d, ctx_));
+  wo = register_module("wo", tp::RowParallelLinear(ff, d, ctx_));
 }
 
-torch::Tensor T5FeedForwardImpl::forward(const torch::Tensor& x, bool train, DropoutRng& rng) {
-  auto x_in = dist::copy_to_tp_region(x, ctx_.tp);
+torch::Tensor T5FeedForwardImpl::forward(const torch::Tensor& x, bool train, tp::DropoutRng& rng) {
+  auto x_in = tp::copy_to_tp_region(x, ctx_.tp);
   torch::Tensor hidden;
   if (kind_ == FeedForward::kRelu) {
     hidden = torch::relu(wi->forward_in_region(x_in));
@@ -144,11 +145,11 @@ torch::Tensor T5FeedForwardImpl::forward(const torch::Tensor& x, bool train, Dro
     // T5 v1.1's gated-GELU uses the tanh approximation ("gelu_new").
     hidden = torch::gelu(wi_0->forward_in_region(x_in), "tanh") * wi_1->forward_in_region(x_in);
   }
-  hidden = sharded_dropout(hidden, dropout_, train, rng, hidden.dim() - 1, ctx_.rank(), ctx_.size());
+  hidden = tp::sharded_dropout(hidden, dropout_, train, rng, hidden.dim() - 1, ctx_.rank(), ctx_.size());
   return wo->forward(hidden);
 }
 
-T5BlockImpl::T5BlockImpl(const T5Config& config, bool is_decoder, ParallelContext ctx)
+T5BlockImpl::T5BlockImpl(const T5Config& config, bool is_decoder, tp::ParallelContext ctx)
     : dropout_(config.dropout_rate) {
   const double eps = config.layer_norm_epsilon;
   self_attn_norm = register_module("self_attn_norm", RmsNorm(config.d_model, eps));
@@ -163,21 +164,21 @@ T5BlockImpl::T5BlockImpl(const T5Config& config, bool is_decoder, ParallelContex
 
 torch::Tensor T5BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& self_bias,
                                    const torch::Tensor& memory, const torch::Tensor& cross_bias,
-                                   bool train, DropoutRng& rng, LayerCache* cache) {
-  auto h = x + replicated_dropout(self_attn->forward(self_attn_norm->forward(x), torch::Tensor(),
+                                   bool train, tp::DropoutRng& rng, LayerCache* cache) {
+  auto h = x + tp::replicated_dropout(self_attn->forward(self_attn_norm->forward(x), torch::Tensor(),
                                                      self_bias, train, rng,
                                                      cache ? &cache->self : nullptr),
                                   dropout_, train, rng);
   if (cross_attn) {
-    h = h + replicated_dropout(cross_attn->forward(cross_attn_norm->forward(h), memory, cross_bias,
+    h = h + tp::replicated_dropout(cross_attn->forward(cross_attn_norm->forward(h), memory, cross_bias,
                                                    train, rng, cache ? &cache->cross : nullptr),
                                dropout_, train, rng);
   }
-  return h + replicated_dropout(ffn->forward(ffn_norm->forward(h), train, rng), dropout_, train,
+  return h + tp::replicated_dropout(ffn->forward(ffn_norm->forward(h), train, rng), dropout_, train,
                                 rng);
 }
 
-T5StackImpl::T5StackImpl(const T5Config& config, bool is_decoder, ParallelContext ctx) {
+T5StackImpl::T5StackImpl(const T5Config& config, bool is_decoder, tp::ParallelContext ctx) {
   layers = register_module("layers", torch::nn::ModuleList());
   const int64_t n = is_decoder ? config.num_decoder_layers : config.num_encoder_layers;
   for (int64_t i = 0; i < n; ++i) layers->push_back(T5Block(config, is_decoder, ctx));

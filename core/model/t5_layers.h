@@ -8,8 +8,8 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
-#include "core/model/dropout_rng.h"
-#include "core/model/parallel_layers.h"
+#include "core/tensor_parallel/dropout_rng.h"
+#include "core/tensor_parallel/layers.h"
 #include "core/model/t5_config.h"
 
 namespace gensar::model {
@@ -35,9 +35,9 @@ class RmsNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RmsNorm);
 
-class RelativePositionBiasImpl : public torch::nn::Module {
+class RelativePositionBiasImpl : public torch::nn::Module, public tp::PartitionedParameters {
  public:
-  RelativePositionBiasImpl(const T5Config& config, bool bidirectional, ParallelContext ctx);
+  RelativePositionBiasImpl(const T5Config& config, bool bidirectional, tp::ParallelContext ctx);
   // Bias [1, heads/tp, Q, K] for query positions `query_positions` [Q] over keys 0..K-1.
   torch::Tensor forward(const torch::Tensor& query_positions, int64_t key_length);
   torch::Tensor weight;  // [num_buckets, heads/tp]
@@ -56,19 +56,19 @@ struct KvCache {
 
 class T5AttentionImpl : public torch::nn::Module {
  public:
-  T5AttentionImpl(const T5Config& config, ParallelContext ctx);
+  T5AttentionImpl(const T5Config& config, tp::ParallelContext ctx);
   // x [B, T, D]; memory [B, S, D] for cross-attention or undefined for self-attention; bias
   // broadcastable to [B, heads/tp, T, S]. With a cache: self-attention appends this call's keys,
   // cross-attention (`memory` defined) computes them on the first call and reuses them after.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& memory,
-                        const torch::Tensor& bias, bool train, DropoutRng& rng,
+                        const torch::Tensor& bias, bool train, tp::DropoutRng& rng,
                         KvCache* cache = nullptr);
-  ColumnParallelLinear q{nullptr}, k{nullptr}, v{nullptr};
-  RowParallelLinear o{nullptr};
+  tp::ColumnParallelLinear q{nullptr}, k{nullptr}, v{nullptr};
+  tp::RowParallelLinear o{nullptr};
 
  private:
   torch::Tensor split_heads(const torch::Tensor& x) const;  // [B, L, h*dk] -> [B, h, L, dk]
-  ParallelContext ctx_;
+  tp::ParallelContext ctx_;
   int64_t local_heads_, d_kv_;
   double dropout_;
 };
@@ -76,13 +76,13 @@ TORCH_MODULE(T5Attention);
 
 class T5FeedForwardImpl : public torch::nn::Module {
  public:
-  T5FeedForwardImpl(const T5Config& config, ParallelContext ctx);
-  torch::Tensor forward(const torch::Tensor& x, bool train, DropoutRng& rng);
-  ColumnParallelLinear wi{nullptr}, wi_0{nullptr}, wi_1{nullptr};  // wi (ReLU) or wi_0/wi_1 (gated)
-  RowParallelLinear wo{nullptr};
+  T5FeedForwardImpl(const T5Config& config, tp::ParallelContext ctx);
+  torch::Tensor forward(const torch::Tensor& x, bool train, tp::DropoutRng& rng);
+  tp::ColumnParallelLinear wi{nullptr}, wi_0{nullptr}, wi_1{nullptr};  // wi (ReLU) or wi_0/wi_1 (gated)
+  tp::RowParallelLinear wo{nullptr};
 
  private:
-  ParallelContext ctx_;
+  tp::ParallelContext ctx_;
   FeedForward kind_;
   double dropout_;
 };
@@ -95,10 +95,10 @@ struct LayerCache {
 // Pre-norm residual block: self-attention, [cross-attention,] feed-forward.
 class T5BlockImpl : public torch::nn::Module {
  public:
-  T5BlockImpl(const T5Config& config, bool is_decoder, ParallelContext ctx);
+  T5BlockImpl(const T5Config& config, bool is_decoder, tp::ParallelContext ctx);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& self_bias,
                         const torch::Tensor& memory, const torch::Tensor& cross_bias, bool train,
-                        DropoutRng& rng, LayerCache* cache = nullptr);
+                        tp::DropoutRng& rng, LayerCache* cache = nullptr);
   RmsNorm self_attn_norm{nullptr}, cross_attn_norm{nullptr}, ffn_norm{nullptr};
   T5Attention self_attn{nullptr}, cross_attn{nullptr};
   T5FeedForward ffn{nullptr};
@@ -112,7 +112,7 @@ TORCH_MODULE(T5Block);
 // T5 where only the first layer owns it) and its final norm.
 class T5StackImpl : public torch::nn::Module {
  public:
-  T5StackImpl(const T5Config& config, bool is_decoder, ParallelContext ctx);
+  T5StackImpl(const T5Config& config, bool is_decoder, tp::ParallelContext ctx);
   torch::nn::ModuleList layers{nullptr};
   RelativePositionBias relative_bias{nullptr};
   RmsNorm final_norm{nullptr};

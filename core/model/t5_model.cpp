@@ -7,6 +7,7 @@
 
 #include "core/common/check.h"
 #include "core/common/seed.h"
+#include "core/tensor_parallel/cross_entropy.h"
 
 namespace gensar::model {
 namespace {
@@ -35,16 +36,14 @@ double init_std(const std::string& name, const T5Config& c) {
 
 }  // namespace
 
-int shard_dim_for(const std::string& name) {
-  if (name == "shared.weight" || name == "lm_head.weight") return 0;
-  if (ends_with(name, ".q.weight") || ends_with(name, ".k.weight") ||
-      ends_with(name, ".v.weight") || ends_with(name, ".wi.weight") ||
-      ends_with(name, ".wi_0.weight") || ends_with(name, ".wi_1.weight"))
-    return 0;
-  if (ends_with(name, ".o.weight") || ends_with(name, ".wo.weight") ||
-      ends_with(name, "relative_bias.weight"))
-    return 1;
-  return -1;
+std::map<std::string, int> partition_dims_for(const T5Config& config) {
+  // Which parameters exist and how their layers split them follows the structure (layer counts,
+  // feed-forward kind, tied head), not the sizes: a model with every size 1 answers the same
+  // without allocating and initialising a full-size copy.
+  T5Config structure = config;
+  structure.vocab_size = structure.d_model = structure.d_kv = structure.num_heads = structure.d_ff = 1;
+  structure.relative_attention_num_buckets = 1;
+  return T5ModelImpl(structure).partition_dims();
 }
 
 torch::Tensor padding_bias(const torch::Tensor& attention_mask) {
@@ -52,15 +51,17 @@ torch::Tensor padding_bias(const torch::Tensor& attention_mask) {
   return ((1.0 - keep) * kMaskBias).unsqueeze(1).unsqueeze(1);
 }
 
-T5ModelImpl::T5ModelImpl(const T5Config& config, dist::CommunicatorPtr tp, uint64_t init_seed)
+T5ModelImpl::T5ModelImpl(const T5Config& config, tp::CommunicatorPtr tp, uint64_t init_seed)
     : config_(config), ctx_{std::move(tp)} {
   config_.validate(ctx_.size());
-  shared = register_module("shared", VocabParallelEmbedding(config_.vocab_size, config_.d_model, ctx_));
+  shared = register_module("shared", tp::VocabParallelEmbedding(config_.vocab_size, config_.d_model, ctx_));
   encoder = register_module("encoder", T5Stack(config_, /*is_decoder=*/false, ctx_));
   decoder = register_module("decoder", T5Stack(config_, /*is_decoder=*/true, ctx_));
   if (!config_.tie_word_embeddings) {
-    lm_head = register_module("lm_head", ColumnParallelLinear(config_.d_model, config_.vocab_size, ctx_));
+    lm_head = register_module("lm_head", tp::ColumnParallelLinear(config_.d_model, config_.vocab_size, ctx_));
   }
+  // Every layer has declared how its parameters are split; gather that once, by full name.
+  partition_dims_ = tp::collect_partition_dims(*this);
   reset_parameters(init_seed);
 }
 
@@ -74,7 +75,7 @@ void T5ModelImpl::reset_parameters(uint64_t seed) {
       param.fill_(1.0);
       continue;
     }
-    const int dim = shard_dim_for(name);
+    const int dim = partition_dim(name);
     std::vector<int64_t> full(param.sizes().begin(), param.sizes().end());
     if (dim >= 0) full[dim] *= ctx_.size();
     auto gen = at::detail::createCPUGenerator(
@@ -85,19 +86,21 @@ void T5ModelImpl::reset_parameters(uint64_t seed) {
   }
 }
 
-std::map<std::string, int> T5ModelImpl::shard_dims() const {
-  std::map<std::string, int> out;
-  for (const auto& item : named_parameters()) out[item.key()] = shard_dim_for(item.key());
-  return out;
+int T5ModelImpl::partition_dim(const std::string& name) const {
+  auto it = partition_dims_.find(name);
+  GENSAR_CHECK(it != partition_dims_.end(), "T5 model ({} encoder / {} decoder layers, {}) has no "
+               "parameter '{}'", config_.num_encoder_layers, config_.num_decoder_layers,
+               config_.tie_word_embeddings ? "tied" : "untied", name);
+  return it->second;
 }
 
 std::map<std::string, torch::Tensor> T5ModelImpl::full_state_dict() {
   torch::NoGradGuard no_grad;
   std::map<std::string, torch::Tensor> out;
   for (const auto& item : named_parameters()) {
-    const int dim = shard_dim_for(item.key());
+    const int dim = partition_dim(item.key());
     torch::Tensor value = item.value().detach();
-    if (dim >= 0 && ctx_.size() > 1) value = dist::all_gather_along(value, *ctx_.tp, dim);
+    if (dim >= 0 && ctx_.size() > 1) value = tp::all_gather_along(value, *ctx_.tp, dim);
     out[item.key()] = value.clone();
   }
   return out;
@@ -109,7 +112,7 @@ void T5ModelImpl::load_full_state_dict(const std::map<std::string, torch::Tensor
     auto it = full.find(item.key());
     GENSAR_CHECK(it != full.end(), "state dict has no parameter '{}'", item.key());
     torch::Tensor value = it->second.to(torch::kFloat);
-    const int dim = shard_dim_for(item.key());
+    const int dim = partition_dim(item.key());
     if (dim >= 0) {
       const int64_t local = item.value().size(dim);
       GENSAR_CHECK(value.size(dim) == local * ctx_.size(),
@@ -129,22 +132,22 @@ torch::Tensor T5ModelImpl::encode(const torch::Tensor& input_ids,
   const int64_t s = input_ids.size(1);
   auto positions = torch::arange(s, torch::kLong);
   auto bias = encoder->relative_bias->forward(positions, s) + padding_bias(attention_mask);
-  auto hidden = replicated_dropout(shared->forward(input_ids), config_.dropout_rate, train, rng_);
+  auto hidden = tp::replicated_dropout(shared->forward(input_ids), config_.dropout_rate, train, rng_);
   for (size_t i = 0; i < encoder->layers->size(); ++i) {
     hidden = encoder->block(i)->forward(hidden, bias, torch::Tensor(), torch::Tensor(), train, rng_);
   }
-  return replicated_dropout(encoder->final_norm->forward(hidden), config_.dropout_rate, train, rng_);
+  return tp::replicated_dropout(encoder->final_norm->forward(hidden), config_.dropout_rate, train, rng_);
 }
 
 torch::Tensor T5ModelImpl::run_decoder(torch::Tensor hidden, const torch::Tensor& self_bias,
                                        const torch::Tensor& memory, const torch::Tensor& cross_bias,
                                        bool train, std::vector<LayerCache>* caches) {
-  hidden = replicated_dropout(hidden, config_.dropout_rate, train, rng_);
+  hidden = tp::replicated_dropout(hidden, config_.dropout_rate, train, rng_);
   for (size_t i = 0; i < decoder->layers->size(); ++i) {
     hidden = decoder->block(i)->forward(hidden, self_bias, memory, cross_bias, train, rng_,
                                         caches ? &(*caches)[i] : nullptr);
   }
-  return replicated_dropout(decoder->final_norm->forward(hidden), config_.dropout_rate, train, rng_);
+  return tp::replicated_dropout(decoder->final_norm->forward(hidden), config_.dropout_rate, train, rng_);
 }
 
 torch::Tensor T5ModelImpl::output_logits(const torch::Tensor& decoder_hidden) {
@@ -183,7 +186,7 @@ T5Output T5ModelImpl::forward(const torch::Tensor& input_ids, const torch::Tenso
   GENSAR_CHECK(labels.sizes() == decoder_input_ids.sizes(), "labels {} must match decoder input {}",
                c10::str(labels.sizes()), c10::str(decoder_input_ids.sizes()));
   const int64_t b = labels.size(0), t = labels.size(1);
-  auto token_loss = vocab_parallel_cross_entropy(out.logits.reshape({b * t, -1}),
+  auto token_loss = tp::vocab_parallel_cross_entropy(out.logits.reshape({b * t, -1}),
                                                  labels.reshape({b * t}), ctx_)
                         .view({b, t});
   out.token_count = (labels != -100).sum(1);
@@ -194,7 +197,7 @@ T5Output T5ModelImpl::forward(const torch::Tensor& input_ids, const torch::Tenso
 }
 
 torch::Tensor T5ModelImpl::gather_logits(const torch::Tensor& local_logits) {
-  return dist::gather_from_tp_region(local_logits, ctx_.tp, -1);
+  return tp::gather_from_tp_region(local_logits, ctx_.tp, -1);
 }
 
 std::unique_ptr<T5DecodeState> T5ModelImpl::start_decoding(const torch::Tensor& input_ids,

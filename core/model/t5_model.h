@@ -1,6 +1,7 @@
 // The T5 encoder-decoder (v1.0 / v1.1 style) with Megatron tensor parallelism.
 //
-// Parameter names (ours; core/model/hf_t5.h maps them to Hugging Face names):
+// Parameter names (ours; core/model/hf_t5.h maps them to Hugging Face names), with the dim each
+// layer declares it split along (partition_dims()):
 //   shared.weight                                  [V, D]   vocab-sharded (dim 0)
 //   {encoder,decoder}.layers.{i}.self_attn.{q,k,v}.weight  [H*dk, D] (dim 0), .o.weight [D, H*dk] (dim 1)
 //   decoder.layers.{i}.cross_attn.{q,k,v,o}.weight  as above
@@ -23,8 +24,8 @@
 #include <vector>
 
 #include "core/decoding/seq2seq.h"
-#include "core/model/dropout_rng.h"
-#include "core/model/parallel_layers.h"
+#include "core/tensor_parallel/dropout_rng.h"
+#include "core/tensor_parallel/layers.h"
 #include "core/model/t5_config.h"
 #include "core/model/t5_layers.h"
 
@@ -53,7 +54,7 @@ struct T5DecodeState : decoding::DecodeState {
 
 class T5ModelImpl : public torch::nn::Module {
  public:
-  explicit T5ModelImpl(const T5Config& config, dist::CommunicatorPtr tp = nullptr,
+  explicit T5ModelImpl(const T5Config& config, tp::CommunicatorPtr tp = nullptr,
                        uint64_t init_seed = 0);
 
   // Teacher-forced training forward. attention_mask [B, S] (1 = real token); labels [B, T] with
@@ -73,8 +74,12 @@ class T5ModelImpl : public torch::nn::Module {
   torch::Tensor decode_step(T5DecodeState& state, const torch::Tensor& last_tokens);  // [N, V]
   void reorder(T5DecodeState& state, const torch::Tensor& index);
 
-  // Parameter name -> the dim along which it is sharded over TP ranks, or -1 if replicated.
-  std::map<std::string, int> shard_dims() const;
+  // Parameter name -> the dim it is split along over TP ranks, or tp::kReplicated (-1), as its
+  // layer declared when it was created (core/tensor_parallel/partition.h). Depends only on the
+  // config, not on the TP size: a TP=1 model answers for checkpoints of any TP size.
+  const std::map<std::string, int>& partition_dims() const { return partition_dims_; }
+  // One parameter's entry of partition_dims(); an unknown name is an error.
+  int partition_dim(const std::string& name) const;
   // Full (unsharded) parameters by name; a collective over TP ranks when tp > 1.
   std::map<std::string, torch::Tensor> full_state_dict();
   // Copies this rank's shard of each full parameter; every parameter must be present.
@@ -82,12 +87,12 @@ class T5ModelImpl : public torch::nn::Module {
   void reset_parameters(uint64_t seed);
 
   const T5Config& config() const { return config_; }
-  const ParallelContext& parallel() const { return ctx_; }
-  DropoutRng& dropout_rng() { return rng_; }
+  const tp::ParallelContext& parallel() const { return ctx_; }
+  tp::DropoutRng& dropout_rng() { return rng_; }
 
-  VocabParallelEmbedding shared{nullptr};
+  tp::VocabParallelEmbedding shared{nullptr};
   T5Stack encoder{nullptr}, decoder{nullptr};
-  ColumnParallelLinear lm_head{nullptr};  // untied only
+  tp::ColumnParallelLinear lm_head{nullptr};  // untied only
 
  private:
   torch::Tensor run_decoder(torch::Tensor hidden, const torch::Tensor& self_bias,
@@ -96,13 +101,16 @@ class T5ModelImpl : public torch::nn::Module {
   torch::Tensor output_logits(const torch::Tensor& decoder_hidden);
 
   T5Config config_;
-  ParallelContext ctx_;
-  DropoutRng rng_;
+  tp::ParallelContext ctx_;
+  tp::DropoutRng rng_;
+  std::map<std::string, int> partition_dims_;  // filled once all layers are registered
 };
 TORCH_MODULE(T5Model);
 
-// Shard dim of a parameter by its name (see the table above); -1 = replicated.
-int shard_dim_for(const std::string& name);
+// partition_dims() of a model with this config, without a TP group or full-size tensors: for code
+// that works on parameter files only (checkpoint conversion). Old checkpoints need no record of
+// their own, since model.json holds the config.
+std::map<std::string, int> partition_dims_for(const T5Config& config);
 
 // Padding mask [B, S] (1 = real) -> additive attention bias [B, 1, 1, S].
 torch::Tensor padding_bias(const torch::Tensor& attention_mask);

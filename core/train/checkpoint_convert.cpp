@@ -73,10 +73,21 @@ std::string tensor_bytes(const torch::Tensor& t) {
                      static_cast<size_t>(c.numel()));
 }
 
+// A tensor the model of model.json does not have cannot be split or joined: say so.
+int partition_dim_of(const std::map<std::string, int>& dims, const std::string& name,
+                     const std::string& source) {
+  auto it = dims.find(name);
+  GENSAR_INPUT_CHECK(it != dims.end(), "{}: tensor '{}' is not a parameter of the model that "
+                     "model.json describes", source, name);
+  return it->second;
+}
+
 }  // namespace
 
 dist::TensorMap load_full_parameters(const std::string& checkpoint_dir) {
   const int tp_size = checkpoint_tp_size(checkpoint_dir);
+  const auto dims = model::partition_dims_for(t5_config_from_json(
+      dist::read_json_file(run_layout::in_dir(checkpoint_dir, run_layout::kModelConfigFile))));
   std::vector<dist::TensorMap> shards;
   for (int r = 0; r < tp_size; ++r) {
     const fs::path f = fs::path(checkpoint_dir) / dist::shard_file_name("model", r, 0);
@@ -86,7 +97,7 @@ dist::TensorMap load_full_parameters(const std::string& checkpoint_dir) {
   }
   dist::TensorMap full;
   for (const auto& [name, first] : shards[0]) {
-    const int dim = model::shard_dim_for(name);
+    const int dim = partition_dim_of(dims, name, checkpoint_dir);
     std::vector<torch::Tensor> parts;
     for (int r = 0; r < tp_size; ++r) {
       auto it = shards[r].find(name);
@@ -106,11 +117,13 @@ dist::TensorMap load_full_parameters(const std::string& checkpoint_dir) {
   return full;
 }
 
-std::vector<dist::TensorMap> split_parameters(const dist::TensorMap& full, int tp_size) {
+std::vector<dist::TensorMap> split_parameters(const dist::TensorMap& full,
+                                              const std::map<std::string, int>& partition_dims,
+                                              int tp_size) {
   GENSAR_INPUT_CHECK(tp_size >= 1, "TP size must be >= 1, got {}", tp_size);
   std::vector<dist::TensorMap> shards(tp_size);
   for (const auto& [name, t] : full) {
-    const int dim = model::shard_dim_for(name);
+    const int dim = partition_dim_of(partition_dims, name, "parameters to split");
     if (dim < 0) {
       for (auto& s : shards) s[name] = t;
       continue;
@@ -181,7 +194,7 @@ void convert_checkpoint(const std::string& in_path, const std::string& out_dir, 
   const fs::path tmp = out_dir + ".tmp";
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  auto shards = split_parameters(full, tp_size);
+  auto shards = split_parameters(full, model::partition_dims_for(config), tp_size);
   for (int r = 0; r < tp_size; ++r)
     dist::save_tensors((tmp / dist::shard_file_name("model", r, 0)).string(), shards[r]);
   if (keep_optimizer) {

@@ -1,6 +1,7 @@
 // Converting a training checkpoint (step-N directory, docs/training.md) between tensor-parallel
 // layouts, and to/from one self-contained file for inference (docs/distributed.md,
-// "Converting checkpoints"). Works on files only: no communicator, no model construction.
+// "Converting checkpoints"). Works on files only: no communicator; how each parameter is split
+// comes from the model that the checkpoint's model.json describes (model::partition_dims_for).
 #pragma once
 
 #include <map>
@@ -12,12 +13,15 @@
 namespace gensar::train {
 
 // The full (unsharded) parameters of a checkpoint directory: every model-tpTT-dp000.pt of its TP
-// size read and the sharded parameters concatenated along their shard dim.
+// size read and the split parameters concatenated along their partition dim.
 dist::TensorMap load_full_parameters(const std::string& checkpoint_dir);
 
-// Splits full parameters into `tp_size` shards (replicated ones copied to every shard). The
-// vocabulary-sharded matrices must already have a row count divisible by tp_size.
-std::vector<dist::TensorMap> split_parameters(const dist::TensorMap& full, int tp_size);
+// Splits full parameters into `tp_size` shards along their partition dims
+// (model::partition_dims_for; replicated ones copied to every shard). The vocabulary-sharded
+// matrices must already have a row count divisible by tp_size.
+std::vector<dist::TensorMap> split_parameters(const dist::TensorMap& full,
+                                              const std::map<std::string, int>& partition_dims,
+                                              int tp_size);
 
 // Appends zero rows to the vocabulary matrices (shared.weight, lm_head.weight) so their row count
 // is a multiple of `multiple`; returns the new vocabulary size.

@@ -189,16 +189,16 @@ void load_checkpoint_weights(const std::string& dir, model::T5ModelImpl& model, 
   std::vector<dist::TensorMap> shards;
   for (int r = 0; r < state.tp_size; ++r)
     shards.push_back(dist::load_tensors((fs::path(dir) / dist::shard_file_name("model", r, 0)).string()));
+  // The model says how each of its parameters is split; tensors it does not have are ignored.
   dist::TensorMap full;
-  for (const auto& [name, t] : shards[0]) {
-    const int d = model::shard_dim_for(name);
-    if (d < 0) {
-      full[name] = t;
-      continue;
-    }
+  for (const auto& [name, dim] : model.partition_dims()) {
     std::vector<torch::Tensor> parts;
-    for (auto& s : shards) parts.push_back(s.at(name));
-    full[name] = torch::cat(parts, d);
+    for (int r = 0; r < state.tp_size; ++r) {
+      auto it = shards[r].find(name);
+      GENSAR_INPUT_CHECK(it != shards[r].end(), "{}: TP shard {} has no tensor '{}'", dir, r, name);
+      parts.push_back(it->second);
+    }
+    full[name] = dim == tp::kReplicated ? parts[0] : torch::cat(parts, dim);
   }
   copy_into_model(model, full, dir);
 }

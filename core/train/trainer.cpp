@@ -11,6 +11,7 @@
 #include "core/common/log.h"
 #include "core/train/batch.h"
 #include "core/train/nonfinite_guard.h"
+#include "core/train/replica_check.h"
 #include "core/train/run_layout.h"
 #include "core/train/sample_stream.h"
 #include "core/train/train_checkpoint.h"
@@ -76,9 +77,8 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> bu
   for (const auto& item : model_->named_parameters()) {
     if (!item.value().requires_grad()) continue;
     (item.key().find("norm") != std::string::npos ? no_decay : decay).push_back(item.value());
-    (model::shard_dim_for(item.key()) >= 0 && mesh_->tp_size() > 1 ? impl_->sharded_params
-                                                                    : impl_->replicated_params)
-        .push_back(item.value());
+    const bool split = model_->partition_dim(item.key()) != tp::kReplicated && mesh_->tp_size() > 1;
+    (split ? impl_->sharded_params : impl_->replicated_params).push_back(item.value());
   }
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
@@ -235,6 +235,9 @@ StepRecord Trainer::train_step() {
     impl_->optimizer->step();
   ++state_.step;
   state_.consumed_samples += global_batch_;
+  if (options_.check_replicas_every > 0 && mesh_->dp_size() > 1 &&
+      state_.step % options_.check_replicas_every == 0)
+    check_replicas_agree(*model_, *mesh_->dp(), state_.step);
   if (mesh_->dp_size() > 1) mesh_->dp()->all_reduce(stats);
 
   StepRecord rec;

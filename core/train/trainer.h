@@ -50,6 +50,7 @@ struct TrainerOptions {
   int64_t skip_nonfinite = 0;      // non-finite steps skipped before the run stops (nonfinite_guard.h)
   int64_t log_every = 20;          // steps between plain log lines (non-terminal)
   double bucket_cap_mb = 25.0;
+  int64_t check_replicas_every = 0;  // steps; 0 = never (core/train/replica_check.h)
   // Files saved in every checkpoint: "config.ini" (the resolved options), "prompts.txt".
   std::map<std::string, std::string> checkpoint_files;
   bool resume = false;

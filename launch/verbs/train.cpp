@@ -155,6 +155,7 @@ int run_train(const po::variables_map& vm) {
   o.skip_nonfinite = vm["skip-nonfinite"].as<int64_t>();
   o.log_every = vm["log-every"].as<int64_t>();
   o.bucket_cap_mb = dopts.bucket_cap_mb;
+  o.check_replicas_every = dopts.check_replicas_every;
   o.bucket_window = vm["bucket-window"].as<int64_t>();
   o.resume = resume;
   const std::string config_ini = dump_config(*find_verb("train"), vm);

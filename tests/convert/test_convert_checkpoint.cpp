@@ -56,7 +56,7 @@ TEST_P(ConvertTest, Tp1ToTp2ToTp1IsBitExact) {
   auto s0 = dist::load_tensors(out("tp2") + "/model-tp00-dp000.pt");
   auto s1 = dist::load_tensors(out("tp2") + "/model-tp01-dp000.pt");
   for (const auto& [name, full] : original_) {
-    const int d = model::shard_dim_for(name);
+    const int d = model::partition_dims_for(config_).at(name);
     if (d < 0) {
       EXPECT_TRUE(torch::equal(s0.at(name), full)) << name;
       EXPECT_TRUE(torch::equal(s1.at(name), full)) << name;

@@ -75,7 +75,7 @@ TEST(HfNames, MapBothWays) {
   EXPECT_EQ(hf_name_to_ours("encoder.embed_tokens.weight"), "");
   for (auto ff : {FeedForward::kRelu, FeedForward::kGatedGelu}) {
     T5Model model(tiny_config(ff, false));
-    for (const auto& [name, dim] : model->shard_dims()) {
+    for (const auto& [name, dim] : model->partition_dims()) {
       EXPECT_EQ(hf_name_to_ours(our_name_to_hf(name)), name);
     }
   }

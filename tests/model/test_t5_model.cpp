@@ -164,12 +164,17 @@ TEST(T5Model, ParameterCountAndShardMap) {
       int64_t n = 0;
       for (const auto& p : model->parameters()) n += p.numel();
       EXPECT_EQ(n, parameter_count(config));
-      auto shards = model->shard_dims();
+      auto shards = model->partition_dims();
       EXPECT_EQ(shards.size(), model->parameters().size());
       EXPECT_EQ(shards.at("shared.weight"), 0);
       EXPECT_EQ(shards.at("encoder.layers.0.self_attn.o.weight"), 1);
       EXPECT_EQ(shards.at("decoder.layers.1.cross_attn_norm.weight"), -1);
       EXPECT_EQ(shards.count("lm_head.weight"), tied ? 0u : 1u);
+      EXPECT_EQ(shards.at("encoder.relative_bias.weight"), 1);
+      EXPECT_EQ(shards.at("decoder.layers.0.ffn." + std::string(ff == FeedForward::kRelu ? "wi" : "wi_1") +
+                          ".weight"), 0);
+      // Conversion asks a size-1 model of the same structure: it must answer the same.
+      EXPECT_EQ(partition_dims_for(config), shards);
     }
   }
   // The FLOP estimate grows with the source length and training costs three forwards.

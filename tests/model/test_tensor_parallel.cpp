@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "core/model/t5_model.h"
-#include "distributed/tensor_parallel.h"
+#include "core/tensor_parallel/mappings.h"
 #include "tests/model/thread_communicator.h"
 #include "tests/model/tiny_models.h"
 
@@ -18,7 +18,7 @@ using testing::ThreadCommunicator;
 using testing::ThreadGroup;
 
 // Runs body(rank, communicator) on `size` threads and rethrows the first failure.
-void run_ranks(int size, const std::function<void(int, dist::CommunicatorPtr)>& body) {
+void run_ranks(int size, const std::function<void(int, tp::CommunicatorPtr)>& body) {
   auto group = std::make_shared<ThreadGroup>(size);
   std::vector<std::exception_ptr> errors(size);
   std::vector<std::thread> threads;
@@ -41,23 +41,23 @@ TEST(TensorParallel, RegionFunctionsForwardAndBackward) {
   auto x = torch::arange(8, torch::kFloat).view({2, 4});
   std::vector<torch::Tensor> copy_grad(2), reduce_out(2), gather_out(2), gather_grad(2),
       scatter_out(2), scatter_grad(2);
-  run_ranks(2, [&](int r, dist::CommunicatorPtr comm) {
+  run_ranks(2, [&](int r, tp::CommunicatorPtr comm) {
     auto a = (x * (r + 1)).requires_grad_(true);
-    auto y = dist::copy_to_tp_region(a, comm);
+    auto y = tp::copy_to_tp_region(a, comm);
     (y * (r + 1)).sum().backward();
     copy_grad[r] = a.grad();
     auto b = (x * (r + 1)).requires_grad_(true);
-    auto z = dist::reduce_from_tp_region(b, comm);
+    auto z = tp::reduce_from_tp_region(b, comm);
     reduce_out[r] = z.detach();
     z.sum().backward();
     EXPECT_TRUE(torch::equal(b.grad(), torch::ones_like(x)));
     auto c = (x + 10 * r).requires_grad_(true);
-    auto g = dist::gather_from_tp_region(c, comm, 1);
+    auto g = tp::gather_from_tp_region(c, comm, 1);
     gather_out[r] = g.detach();
     (g * torch::arange(8, torch::kFloat)).sum().backward();
     gather_grad[r] = c.grad();
     auto d = x.clone().requires_grad_(true);
-    auto s = dist::scatter_to_tp_region(d, comm, 1);
+    auto s = tp::scatter_to_tp_region(d, comm, 1);
     scatter_out[r] = s.detach();
     (s * (r + 1)).sum().backward();
     scatter_grad[r] = d.grad();
@@ -81,9 +81,9 @@ struct Result {
 };
 
 // One training forward + backward (dropout on) and a few incremental decoding steps.
-Result run_model(const T5Config& config, dist::CommunicatorPtr comm) {
+Result run_model(const T5Config& config, tp::CommunicatorPtr comm) {
   T5Model model(config, comm, 21);
-  model->dropout_rng().reseed(5, /*dp_rank=*/0, dist::tp_rank(comm));
+  model->dropout_rng().reseed(5, /*dp_rank=*/0, tp::tp_rank(comm));
   model->train();
   auto b = testing::tiny_batch(config.vocab_size);
   auto out = model->forward(b.input_ids, b.attention_mask, b.decoder_input_ids, b.labels);
@@ -104,10 +104,9 @@ void check_tp2_equals_tp1(const T5Config& config) {
   torch::set_num_threads(1);
   Result single = run_model(config, nullptr);
   std::vector<Result> ranks(2);
-  std::vector<std::map<std::string, int>> shard_dims(2);
-  run_ranks(2, [&](int r, dist::CommunicatorPtr comm) { ranks[r] = run_model(config, comm); });
+  run_ranks(2, [&](int r, tp::CommunicatorPtr comm) { ranks[r] = run_model(config, comm); });
   T5Model reference(config);
-  const auto dims = reference->shard_dims();
+  const auto dims = reference->partition_dims();
   for (int r = 0; r < 2; ++r) {
     EXPECT_NEAR(ranks[r].loss, single.loss, 1e-5);
     EXPECT_TRUE(torch::allclose(ranks[r].example_loss, single.example_loss, 0, 1e-5));
@@ -141,7 +140,7 @@ TEST(TensorParallel, InitialisationIndependentOfTpSize) {
   T5Model single(config, nullptr, 3);
   auto full = single->full_state_dict();
   std::vector<std::map<std::string, torch::Tensor>> gathered(2);
-  run_ranks(2, [&](int r, dist::CommunicatorPtr comm) {
+  run_ranks(2, [&](int r, tp::CommunicatorPtr comm) {
     T5Model model(config, comm, 3);
     gathered[r] = model->full_state_dict();
   });

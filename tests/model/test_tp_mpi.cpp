@@ -7,7 +7,7 @@
 #include "core/model/t5_model.h"
 #include "distributed/communicator.h"
 #include "distributed/process_mesh.h"
-#include "distributed/tensor_parallel.h"
+#include "core/tensor_parallel/mappings.h"
 #include "tests/model/tiny_models.h"
 
 namespace gensar::model {
@@ -18,9 +18,9 @@ struct TpRun {
   std::map<std::string, torch::Tensor> grads;
 };
 
-TpRun run(const T5Config& config, dist::CommunicatorPtr tp, int dp_rank) {
+TpRun run(const T5Config& config, tp::CommunicatorPtr tp, int dp_rank) {
   T5Model model(config, tp, 31);
-  model->dropout_rng().reseed(8, dp_rank, dist::tp_rank(tp));
+  model->dropout_rng().reseed(8, dp_rank, tp::tp_rank(tp));
   model->train();
   // Each DP replica gets its own batch, as in data-parallel training.
   auto b = testing::tiny_batch(config.vocab_size, 100 + dp_rank);
@@ -53,7 +53,7 @@ TEST(TensorParallelMpi, MatchesSingleProcess) {
     EXPECT_TRUE(torch::allclose(parallel.logits, single.logits, 0, 1e-5));
     EXPECT_TRUE(torch::allclose(parallel.steps, single.steps, 0, 1e-5));
     for (const auto& [name, grad] : single.grads) {
-      const int dim = shard_dim_for(name);
+      const int dim = partition_dims_for(config).at(name);
       auto expected = grad;
       if (dim >= 0) {
         const int64_t part = grad.size(dim) / mesh.tp_size();
@@ -64,7 +64,7 @@ TEST(TensorParallelMpi, MatchesSingleProcess) {
     }
     // DP replicas draw different dropout masks and see different batches: their losses differ.
     if (mesh.dp_size() > 1) {
-      auto losses = dist::all_gather_along(single.loss.reshape({1}), *mesh.dp(), 0);
+      auto losses = tp::all_gather_along(single.loss.reshape({1}), *mesh.dp(), 0);
       EXPECT_NE(losses[0].item<double>(), losses[1].item<double>());
     }
   }

@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "core/train/replica_check.h"
 #include "core/train/trainer.h"
 #include "distributed/process_mesh.h"
 #include "train_fixture.h"
@@ -31,6 +32,7 @@ TEST(TrainerMpi, TwoRanksMatchOneProcessOnTheCombinedBatch) {
   o.mix.text_to_id = 4;
   o.mix.id_to_text = 4;
   o.checkpoint_files = {{"config.ini", "x = 1\n"}};
+  o.check_replicas_every = 1;  // DP replicas compare checksums after every step (they agree)
 
   // DP = 2: a shared run directory (rank 0 manages it).
   std::string shared_dir = world->broadcast_bytes(run.dir, 0);
@@ -100,5 +102,28 @@ TEST(TrainerMpi, TensorParallelTwoMatchesOneProcess) {
     EXPECT_NEAR(a, b, 1e-4 * std::max(1.0, std::abs(b))) << "step " << i + 1;
     EXPECT_NEAR(tp.history()[i].grad_norm, one.history()[i].grad_norm,
                 1e-3 * std::max(1.0, one.history()[i].grad_norm)) << "step " << i + 1;
+  }
+}
+
+// --check-replicas-every: identical replicas pass; one changed parameter on one rank stops every
+// rank with an error naming it.
+TEST(TrainerMpi, ReplicaCheckNamesTheFirstDifferingParameter) {
+  auto world = dist::world();
+  ASSERT_EQ(world->size(), 2);
+  torch::manual_seed(3);
+  torch::nn::Linear layer(3, 2);
+  EXPECT_NO_THROW(check_replicas_agree(*layer, *world, 7));
+  if (world->rank() == 1) {
+    torch::NoGradGuard no_grad;
+    layer->bias[0].add_(0.5);
+  }
+  try {
+    check_replicas_agree(*layer, *world, 7);
+    ADD_FAILURE() << "diverged replicas passed the check";
+  } catch (const std::exception& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("step 7"), std::string::npos) << message;
+    EXPECT_NE(message.find("'bias'"), std::string::npos) << message;
+    EXPECT_EQ(message.find("'weight'"), std::string::npos) << message;
   }
 }

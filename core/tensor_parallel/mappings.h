@@ -1,4 +1,5 @@
-// Megatron-style tensor-parallel autograd functions on a TP-group communicator.
+// Megatron-style tensor-parallel autograd functions (Megatron-LM core/tensor_parallel/mappings.py)
+// on a TP-group communicator.
 //
 // Each is the identity (forward and backward) when `tp` is null or has size 1, so a model built
 // from them runs unchanged in a single process.
@@ -16,9 +17,9 @@
 
 #include "distributed/communicator.h"
 
-namespace gensar::dist {
+namespace gensar::tp {
 
-using CommunicatorPtr = std::shared_ptr<Communicator>;
+using CommunicatorPtr = std::shared_ptr<dist::Communicator>;
 
 inline int tp_size(const CommunicatorPtr& tp) { return tp ? tp->size() : 1; }
 inline int tp_rank(const CommunicatorPtr& tp) { return tp ? tp->rank() : 0; }
@@ -31,7 +32,7 @@ torch::Tensor scatter_to_tp_region(const torch::Tensor& x, const CommunicatorPtr
                                    int64_t dim = -1);
 
 // Plain collectives without autograd: concatenation of every rank's `x` along `dim`, and the max.
-torch::Tensor all_gather_along(const torch::Tensor& x, Communicator& comm, int64_t dim);
+torch::Tensor all_gather_along(const torch::Tensor& x, dist::Communicator& comm, int64_t dim);
 torch::Tensor all_reduce_max(const torch::Tensor& x, const CommunicatorPtr& tp);
 
-}  // namespace gensar::dist
+}  // namespace gensar::tp

@@ -16,7 +16,7 @@
 
 #include <cstdint>
 
-namespace gensar::model {
+namespace gensar::tp {
 
 class DropoutRng {
  public:
@@ -44,4 +44,4 @@ torch::Tensor replicated_dropout(const torch::Tensor& x, double p, bool train, D
 torch::Tensor sharded_dropout(const torch::Tensor& x, double p, bool train, DropoutRng& rng,
                               int64_t dim, int tp_rank, int tp_size);
 
-}  // namespace gensar::model
+}  // namespace gensar::tp

@@ -1,10 +1,10 @@
-#include "distributed/tensor_parallel.h"
+#include "core/tensor_parallel/mappings.h"
 
 #include <torch/torch.h>
 
 #include "core/common/check.h"
 
-namespace gensar::dist {
+namespace gensar::tp {
 namespace {
 
 using torch::autograd::AutogradContext;
@@ -26,15 +26,15 @@ CommunicatorPtr load_comm(AutogradContext* ctx) {
   return static_cast<CommunicatorHolder*>(capsule.get())->comm;
 }
 
-torch::Tensor all_reduce_sum(const torch::Tensor& x, Communicator& comm) {
+torch::Tensor all_reduce_sum(const torch::Tensor& x, dist::Communicator& comm) {
   torch::Tensor out = x.contiguous().clone();
-  comm.all_reduce(out, ReduceOp::kSum);
+  comm.all_reduce(out, dist::ReduceOp::kSum);
   return out;
 }
 
 int64_t normalise_dim(int64_t dim, int64_t rank) { return dim < 0 ? dim + rank : dim; }
 
-torch::Tensor local_slice(const torch::Tensor& x, Communicator& comm, int64_t dim) {
+torch::Tensor local_slice(const torch::Tensor& x, dist::Communicator& comm, int64_t dim) {
   const int64_t full = x.size(dim);
   GENSAR_CHECK(full % comm.size() == 0, "dim {} of size {} does not split over {} TP ranks", dim,
                full, comm.size());
@@ -93,7 +93,7 @@ bool is_identity(const CommunicatorPtr& tp) { return !tp || tp->size() == 1; }
 
 }  // namespace
 
-torch::Tensor all_gather_along(const torch::Tensor& x, Communicator& comm, int64_t dim) {
+torch::Tensor all_gather_along(const torch::Tensor& x, dist::Communicator& comm, int64_t dim) {
   dim = normalise_dim(dim, x.dim());
   if (comm.size() == 1) return x;
   if (dim == 0) return comm.all_gather(x.contiguous());
@@ -105,7 +105,7 @@ torch::Tensor all_gather_along(const torch::Tensor& x, Communicator& comm, int64
 torch::Tensor all_reduce_max(const torch::Tensor& x, const CommunicatorPtr& tp) {
   if (is_identity(tp)) return x;
   torch::Tensor out = x.detach().contiguous().clone();
-  tp->all_reduce(out, ReduceOp::kMax);
+  tp->all_reduce(out, dist::ReduceOp::kMax);
   return out;
 }
 
@@ -131,4 +131,4 @@ torch::Tensor scatter_to_tp_region(const torch::Tensor& x, const CommunicatorPtr
   return ScatterToTp::apply(x, tp, normalise_dim(dim, x.dim()));
 }
 
-}  // namespace gensar::dist
+}  // namespace gensar::tp

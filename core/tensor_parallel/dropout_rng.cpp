@@ -1,4 +1,4 @@
-#include "core/model/dropout_rng.h"
+#include "core/tensor_parallel/dropout_rng.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -11,7 +11,7 @@
 #include "core/common/check.h"
 #include "core/common/seed.h"
 
-namespace gensar::model {
+namespace gensar::tp {
 namespace {
 
 // Inverted-dropout multiplier: 1/(1-p) where kept, 0 where dropped. The generator gives one 64-bit
@@ -89,4 +89,4 @@ torch::Tensor sharded_dropout(const torch::Tensor& x, double p, bool train, Drop
   return x * mask;
 }
 
-}  // namespace gensar::model
+}  // namespace gensar::tp

@@ -1,5 +1,6 @@
-// Megatron tensor-parallel building blocks. With a null or size-1 TP communicator they are plain
-// linear / embedding / cross-entropy layers.
+// Megatron tensor-parallel layers (Megatron-LM core/tensor_parallel/layers.py). With a null or
+// size-1 TP communicator they are plain linear / embedding layers. Each declares the dim its weight
+// is split along when it is created (core/tensor_parallel/partition.h).
 //   ColumnParallelLinear: weight [out/tp, in], output sharded on its last dim (no gather).
 //   RowParallelLinear:    weight [out, in/tp], input sharded on its last dim, output all-reduced.
 //   VocabParallelEmbedding: weight [V/tp, d], rows [rank*V/tp, (rank+1)*V/tp) live here.
@@ -10,17 +11,18 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
-#include "distributed/tensor_parallel.h"
+#include "core/tensor_parallel/mappings.h"
+#include "core/tensor_parallel/partition.h"
 
-namespace gensar::model {
+namespace gensar::tp {
 
 struct ParallelContext {
-  dist::CommunicatorPtr tp;  // null = single process
-  int rank() const { return dist::tp_rank(tp); }
-  int size() const { return dist::tp_size(tp); }
+  CommunicatorPtr tp;  // null = single process
+  int rank() const { return tp_rank(tp); }
+  int size() const { return tp_size(tp); }
 };
 
-class ColumnParallelLinearImpl : public torch::nn::Module {
+class ColumnParallelLinearImpl : public torch::nn::Module, public PartitionedParameters {
  public:
   ColumnParallelLinearImpl(int64_t in, int64_t out, ParallelContext ctx);
   // `x` replicated; enters the TP region here (all-reduce of its gradient in backward).
@@ -35,7 +37,7 @@ class ColumnParallelLinearImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ColumnParallelLinear);
 
-class RowParallelLinearImpl : public torch::nn::Module {
+class RowParallelLinearImpl : public torch::nn::Module, public PartitionedParameters {
  public:
   RowParallelLinearImpl(int64_t in, int64_t out, ParallelContext ctx);
   torch::Tensor forward(const torch::Tensor& x_local);
@@ -46,7 +48,7 @@ class RowParallelLinearImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RowParallelLinear);
 
-class VocabParallelEmbeddingImpl : public torch::nn::Module {
+class VocabParallelEmbeddingImpl : public torch::nn::Module, public PartitionedParameters {
  public:
   VocabParallelEmbeddingImpl(int64_t vocab, int64_t dim, ParallelContext ctx);
   torch::Tensor forward(const torch::Tensor& ids);
@@ -63,10 +65,4 @@ class VocabParallelEmbeddingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(VocabParallelEmbedding);
 
-// Cross-entropy per row of vocab-parallel logits [N, V/tp] against labels [N] (global ids);
-// rows whose label is `ignore_index` get loss 0. Returns [N]. Differentiable.
-torch::Tensor vocab_parallel_cross_entropy(const torch::Tensor& logits_local,
-                                           const torch::Tensor& labels, const ParallelContext& ctx,
-                                           int64_t ignore_index = -100);
-
-}  // namespace gensar::model
+}  // namespace gensar::tp
