@@ -25,13 +25,6 @@ size_t arity(Purpose purpose) {
 
 }  // namespace
 
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 uint64_t name_hash(std::string_view name) {
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : name) {

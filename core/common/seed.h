@@ -15,7 +15,13 @@
 namespace gensar::seed {
 
 // splitmix64's finaliser: decorrelates values that differ in a few bits (seed, seed + 1, ranks).
-uint64_t mix(uint64_t x);
+// Inline: the dropout masks call it once per four elements of every activation.
+inline uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
 
 enum class Purpose {
   // indices {a, b}: the generic form. Sample order (per-epoch permutation keys), the task mix and
