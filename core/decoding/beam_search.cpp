@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "core/common/check.h"
@@ -16,6 +17,7 @@ constexpr double kDead = -std::numeric_limits<double>::infinity();
 struct Beam {
   double score = kDead;
   int64_t node = -1;  // trie node (constrained search)
+  int64_t norm_node = -1;  // node in options.normaliser (catalogue-normalised scoring)
   std::vector<int64_t> tokens;
   bool alive() const { return score != kDead; }
 };
@@ -25,6 +27,7 @@ struct Candidate {
   int64_t parent;  // row in the current state
   int64_t token;
   int64_t node;  // trie node after the token, or -1
+  int64_t norm_node = -1;  // normaliser node after the token
 };
 
 // Deterministic order: score desc, then the token sequence (parent's tokens + token) ascending.
@@ -148,6 +151,36 @@ struct Expansions {
   std::vector<int64_t> case_begin;  // candidates of case b: [case_begin[b], case_begin[b + 1])
 };
 
+// Renormalises each candidate's new token over the children of its parent's node in the
+// catalogue trie (BeamSearchOptions::normaliser) and advances the candidate's normaliser node.
+void normalise_over_catalogue(const std::vector<Beam>& rows, const torch::Tensor& logp,
+                              const PrefixTrie& normaliser, Expansions* e) {
+  const int64_t vocab = logp.size(1);
+  std::vector<int64_t> flat, begin(rows.size() + 1, 0);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    begin[r] = static_cast<int64_t>(flat.size());
+    if (!rows[r].alive()) continue;
+    auto [first, end] = normaliser.children(rows[r].norm_node);
+    for (int64_t c = first; c < end; ++c) flat.push_back(static_cast<int64_t>(r) * vocab + normaliser.token(c));
+  }
+  begin[rows.size()] = static_cast<int64_t>(flat.size());
+  const std::vector<float> values = gather_log_probs(logp, flat);
+  std::vector<double> lse(rows.size(), 0.0);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (begin[r] == begin[r + 1]) continue;
+    double m = -std::numeric_limits<double>::infinity(), sum = 0;
+    for (int64_t j = begin[r]; j < begin[r + 1]; ++j) m = std::max<double>(m, values[j]);
+    for (int64_t j = begin[r]; j < begin[r + 1]; ++j) sum += std::exp(values[j] - m);
+    lse[r] = m + std::log(sum);
+  }
+  for (Candidate& c : e->candidates) {
+    c.norm_node = normaliser.child(rows[c.parent].norm_node, c.token);
+    GENSAR_CHECK(c.norm_node >= 0, "token {} continues no catalogue identifier (is the case's trie "
+                 "a subset of the normaliser?)", c.token);
+    c.score -= lse[c.parent];
+  }
+}
+
 template <typename TrieOf>
 Expansions expand(const std::vector<Beam>& rows, int64_t num_cases, int64_t rows_per_case,
                   const torch::Tensor& logp, const TrieOf& trie_of, const BeamSearchOptions& options) {
@@ -184,6 +217,7 @@ Expansions expand(const std::vector<Beam>& rows, int64_t num_cases, int64_t rows
   // The scores come after one gather.
   const std::vector<float> values = gather_log_probs(logp, flat);
   for (size_t j = 0; j < e.candidates.size(); ++j) e.candidates[j].score += values[j];
+  if (options.normaliser) normalise_over_catalogue(rows, logp, *options.normaliser, &e);
   return e;
 }
 
@@ -212,6 +246,7 @@ NextRows select_best(Expansions& e, const std::vector<Beam>& rows, int64_t num_c
         next.parents[slot] = c.parent;
         next.rows[slot].score = c.score;
         next.rows[slot].node = c.node;
+        next.rows[slot].norm_node = c.norm_node;
         next.rows[slot].tokens = rows[c.parent].tokens;
         next.rows[slot].tokens.push_back(c.token);
         next.last[slot] = c.token;
@@ -268,6 +303,9 @@ BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_i
   const int64_t num_cases = input_ids.size(0);
   const int64_t k = options.num_beams;
   const int64_t id_length = checked_id_length(num_cases, tries, options);
+  GENSAR_CHECK(!options.normaliser || (options.constrained && options.normaliser->id_length() == id_length),
+               "a normaliser trie needs constrained search over identifiers of its length ({})",
+               options.normaliser ? options.normaliser->id_length() : 0);
   auto trie_of = [&](int64_t b) -> const PrefixTrie* {
     if (tries.empty()) return nullptr;
     return tries.size() == 1 ? tries[0] : tries[b];
@@ -282,6 +320,7 @@ BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_i
   for (Beam& r : rows) {
     r.score = 0;
     r.node = PrefixTrie::kRoot;
+    r.norm_node = PrefixTrie::kRoot;
   }
   std::vector<int64_t> last(num_cases, scorer.decoder_start_token());
   for (int64_t forced : options.forced_prefix) {

@@ -26,6 +26,10 @@ struct BeamSearchOptions {
   int64_t end_token = -1;
   // Identifier length for unconstrained search without a trie (0 = take it from the trie).
   int64_t id_length = 0;
+  // Non-null: each identifier token's log-prob is renormalised over the children of its prefix in
+  // this trie (the catalogue's; every case trie must be a subset of it), as a model trained with
+  // --id-softmax catalogue expects (core/train/identifier_softmax.h). Constrained search only.
+  const PrefixTrie* normaliser = nullptr;
 };
 
 struct Hypothesis {

@@ -18,6 +18,7 @@
 #include "core/decoding/beam_search.h"
 #include "core/eval/metrics.h"
 #include "core/decoding/prefix_trie.h"
+#include "core/train/identifier_softmax.h"
 #include "core/eval/record_exchange.h"
 #include "core/train/batch.h"
 
@@ -196,34 +197,11 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
   return result;
 }
 
-namespace {
-
-decoding::PrefixTrie identifier_trie(const train::SampleBuilder& b, const int32_t* items, int64_t n,
-                                     bool semantic) {
-  std::vector<int64_t> tokens, ids;
-  int64_t len = 0;
-  tokens.reserve(n * 4);
-  ids.reserve(n);
-  for (int64_t i = 0; i < n; ++i) {
-    const auto id = semantic ? b.semantic_id(items[i]) : b.collaborative_id(items[i]);
-    GENSAR_CHECK(len == 0 || static_cast<int64_t>(id.size()) == len,
-                 "item {} has an identifier of {} tokens, others {}", items[i], id.size(), len);
-    len = static_cast<int64_t>(id.size());
-    tokens.insert(tokens.end(), id.begin(), id.end());
-    ids.push_back(items[i]);
-  }
-  return decoding::PrefixTrie::build(tokens, len, ids);
-}
-
-}  // namespace
-
 EvalResult evaluate(decoding::Seq2SeqScorer& scorer, const train::SampleBuilder& builder,
                     const data::EvalCandidates* candidates, const EvalOptions& options,
                     dist::Communicator* comm) {
   torch::NoGradGuard no_grad;
   const data::Dataset& ds = builder.dataset();
-  std::vector<int32_t> catalogue(ds.num_items());
-  for (int32_t i = 0; i < ds.num_items(); ++i) catalogue[i] = i;
   // Catalogue tries are built once per task, on first use.
   std::map<data::Task, std::unique_ptr<decoding::PrefixTrie>> full_tries;
 
@@ -234,25 +212,25 @@ EvalResult evaluate(decoding::Seq2SeqScorer& scorer, const train::SampleBuilder&
     std::vector<std::vector<int64_t>> inputs;
     inputs.reserve(cases.size());
     for (const auto& c : cases) inputs.push_back(builder.build_input(model_task, c.user, c.event_index, 0));
+    auto& catalogue = full_tries[task];
+    if (!catalogue)
+      catalogue = std::make_unique<decoding::PrefixTrie>(train::catalogue_trie(builder, semantic));
     std::vector<decoding::PrefixTrie> case_tries;
     std::vector<const decoding::PrefixTrie*> tries;
     if (protocol == Protocol::kCandidates) {
       case_tries.reserve(cases.size());
       for (const auto& c : cases)
-        case_tries.push_back(identifier_trie(builder, c.candidates, c.num_candidates, semantic));
+        case_tries.push_back(train::identifier_trie(builder, c.candidates, c.num_candidates, semantic));
       for (const auto& t : case_tries) tries.push_back(&t);
     } else {
-      auto& trie = full_tries[task];
-      if (!trie)
-        trie = std::make_unique<decoding::PrefixTrie>(
-            identifier_trie(builder, catalogue.data(), catalogue.size(), semantic));
-      tries.push_back(trie.get());
+      tries.push_back(catalogue.get());
     }
     torch::Tensor ids, mask;
     train::collate_inputs(inputs, builder.tokenizer().pad_id(), &ids, &mask);
     decoding::BeamSearchOptions bs;
     bs.num_beams = options.beams;
     bs.forced_prefix = {semantic ? builder.src_item_token() : builder.rec_item_token()};
+    if (builder.options().id_softmax == train::IdSoftmax::kCatalogue) bs.normaliser = catalogue.get();
     const decoding::BeamSearchResult result = decoding::beam_search(scorer, ids, mask, tries, bs);
     out->clear();
     for (const auto& cb : result.cases) {

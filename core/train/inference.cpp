@@ -1,5 +1,7 @@
 #include "core/train/inference.h"
 
+#include "core/train/identifier_softmax.h"
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include "core/decoding/beam_search.h"
 #include "core/decoding/prefix_trie.h"
 #include "core/train/batch.h"
+#include "core/train/identifier_softmax.h"
 
 namespace gensar::train {
 
@@ -74,18 +77,11 @@ std::vector<std::vector<ScoredItem>> infer_top_k(decoding::Seq2SeqScorer& scorer
   torch::NoGradGuard no_grad;
   const data::Dataset& ds = b.dataset();
   const bool semantic = task == Task::kSearch;
-  std::vector<int64_t> tokens, items;
-  int64_t len = 0;
-  for (int32_t i = 0; i < ds.num_items(); ++i) {
-    auto id = semantic ? b.semantic_id(i) : b.collaborative_id(i);
-    len = static_cast<int64_t>(id.size());
-    tokens.insert(tokens.end(), id.begin(), id.end());
-    items.push_back(i);
-  }
-  const decoding::PrefixTrie trie = decoding::PrefixTrie::build(tokens, len, items);
+  const decoding::PrefixTrie trie = catalogue_trie(b, semantic);
   decoding::BeamSearchOptions bs;
   bs.num_beams = std::max(k, beams);
   bs.forced_prefix = {semantic ? b.src_item_token() : b.rec_item_token()};
+  if (b.options().id_softmax == IdSoftmax::kCatalogue) bs.normaliser = &trie;
 
   std::vector<std::vector<ScoredItem>> out;
   for (size_t start = 0; start < requests.size(); start += batch_size) {

@@ -77,6 +77,7 @@ LoadedRun load_run(const std::string& path, const RunLoadOptions& options) {
   const std::string neutral = get_or(run.config, "neutral-prompt", "false");
   in.samples.neutral_prompt = neutral == "true" || neutral == "1";
   in.samples.pseudo_query = get_or(run.config, "pseudo-query", "own-queries");
+  in.samples.id_softmax = parse_id_softmax(get_or(run.config, "id-softmax", "vocabulary"));
   RunPieces pieces = assemble_run(in);
   run.dataset = pieces.dataset;
   run.identifiers = pieces.identifiers;

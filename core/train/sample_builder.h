@@ -43,6 +43,12 @@ std::string item_text_for_model(const data::Dataset& dataset, int32_t item);
 // Corpus for training the tokenizer: every item's title + description and every query text.
 std::vector<std::string> tokenizer_corpus(const data::Dataset& dataset);
 
+// How identifier tokens are normalised in training and scoring (core/train/identifier_softmax.h).
+enum class IdSoftmax { kVocabulary, kCatalogue };
+// "vocabulary" | "catalogue" -> value; throws InputError otherwise.
+IdSoftmax parse_id_softmax(const std::string& text);
+const char* id_softmax_name(IdSoftmax scope);
+
 struct SampleBuilderOptions {
   int history_rec = 5;        // N: last rec clicks in the history
   int history_search = 5;     // M: last search sessions in the history
@@ -54,6 +60,7 @@ struct SampleBuilderOptions {
   // training split; falls back to category words when it has none) or "category-words" (Ai et al.:
   // the item's category path words).
   std::string pseudo_query = "own-queries";
+  IdSoftmax id_softmax = IdSoftmax::kVocabulary;  // --id-softmax
 };
 
 // One training sample: which task, and the (user, event) or item it is built from.

@@ -1,5 +1,7 @@
 #include "core/train/trainer.h"
 
+#include "core/train/identifier_softmax.h"
+
 #include <torch/torch.h>
 
 #include <chrono>
@@ -10,6 +12,7 @@
 #include "core/common/check.h"
 #include "core/common/log.h"
 #include "core/train/batch.h"
+#include "core/train/identifier_softmax.h"
 #include "core/train/nonfinite_guard.h"
 #include "core/train/replica_check.h"
 #include "core/train/run_layout.h"
@@ -32,6 +35,7 @@ struct Trainer::Impl {
   std::vector<torch::Tensor> sharded_params, replicated_params;
   LrSchedule schedule;
   NonfiniteGuard nonfinite;
+  std::unique_ptr<CatalogueSoftmaxLoss> catalogue_loss;  // --id-softmax catalogue
 };
 
 Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> builder,
@@ -44,6 +48,8 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> bu
       mesh_(std::move(mesh)),
       validate_(std::move(validate)) {
   GENSAR_INPUT_CHECK(!options_.out.empty(), "--out is required");
+  if (builder_->options().id_softmax == IdSoftmax::kCatalogue)
+    impl_->catalogue_loss = std::make_unique<CatalogueSoftmaxLoss>(*builder_);
   GENSAR_INPUT_CHECK(options_.batch_size >= 1, "--batch-size must be >= 1 (got {})", options_.batch_size);
   GENSAR_INPUT_CHECK(options_.grad_accum >= 1, "--grad-accum must be >= 1 (got {})", options_.grad_accum);
   GENSAR_INPUT_CHECK(options_.epochs >= 1 || options_.max_steps > 0,
@@ -171,6 +177,18 @@ double global_grad_norm(const std::vector<torch::Tensor>& sharded,
 
 }  // namespace
 
+model::T5Output Trainer::forward_with_loss(const Batch& batch) {
+  if (!impl_->catalogue_loss)
+    return model_->forward(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, batch.labels);
+  model::T5Output out =
+      model_->forward(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, {});
+  torch::Tensor token_loss =
+      impl_->catalogue_loss->token_losses(model_->gather_logits(out.logits), batch.labels);
+  out.token_count = (batch.labels != -100).sum(1);
+  out.example_loss = token_loss.sum(1) / out.token_count.to(torch::kFloat).clamp_min(1.0);
+  return out;
+}
+
 StepRecord Trainer::train_step() {
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t per_rank = options_.batch_size * options_.grad_accum;
@@ -206,8 +224,7 @@ StepRecord Trainer::train_step() {
     const bool last = m + 1 == options_.grad_accum || end == static_cast<int64_t>(samples.size());
     std::optional<dist::GradientReducer::NoSyncGuard> guard;
     if (impl_->reducer && !last) guard.emplace(impl_->reducer.get());
-    model::T5Output out =
-        model_->forward(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, batch.labels);
+    model::T5Output out = forward_with_loss(batch);
     auto token_sum = out.example_loss * out.token_count.to(torch::kFloat);
     torch::Tensor loss = token_sum.sum() * (static_cast<double>(mesh_->dp_size()) / global_tokens);
     loss.backward();

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/model/t5_model.h"
+#include "core/train/batch.h"
 #include "core/train/lr_schedule.h"
 #include "core/train/sample_builder.h"
 #include "core/train/train_checkpoint.h"
@@ -85,6 +86,8 @@ class Trainer {
  private:
   // One optimiser step over the next global batch; advances state_.
   StepRecord train_step();
+  // Teacher-forced forward with per-example losses under the builder's --id-softmax.
+  model::T5Output forward_with_loss(const Batch& batch);
   bool validation_due() const;
   // Validates, logs, checkpoints; returns a status when the run must end here (a stop request
   // during validation, or patience exhausted).

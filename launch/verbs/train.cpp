@@ -93,6 +93,7 @@ int run_train(const po::variables_map& vm) {
   in.samples.max_query_len = vm["max-query-len"].as<int>();
   in.samples.neutral_prompt = vm["neutral-prompt"].as<bool>();
   in.samples.pseudo_query = vm["pseudo-query"].as<std::string>();
+  in.samples.id_softmax = train::parse_id_softmax(vm["id-softmax"].as<std::string>());
 
   const std::string out = vm["out"].as<std::string>();
   const bool resume = vm["resume"].as<bool>();
@@ -224,6 +225,9 @@ void add_train_options(po::options_description& d) {
       ("max-query-len", ranged<int>(1)->default_value(32), "tokens of a query")
       ("pseudo-query", po::value<std::string>()->default_value("own-queries"),
        "query_item task input: own-queries | category-words")
+      ("id-softmax", po::value<std::string>()->default_value("vocabulary"),
+       "identifier tokens normalised over the vocabulary (the paper) or over the catalogue trie's "
+       "children (catalogue; training and scoring alike): core/train/identifier_softmax.h")
       ("tasks", po::value<std::string>()->default_value(""),
        "tasks to train, comma-separated (default all: rec,search,next_query,query_item,"
        "text_to_id,id_to_text)")

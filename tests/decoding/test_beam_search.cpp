@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <random>
 #include <set>
@@ -280,4 +281,51 @@ TEST(BeamSearch, ConstrainedNeedsATrie) {
 }
 
 }  // namespace
+
+// Catalogue-normalised scoring (--id-softmax catalogue): with a full-width beam over the catalogue
+// the item probabilities sum to one, and a case trie over a subset of the catalogue gives its items
+// exactly the scores they get in the catalogue-wide search.
+TEST(BeamSearch, CatalogueNormaliserMakesAnItemDistribution) {
+  std::mt19937_64 rng(21);
+  const int64_t num_cases = 4, len = 3, catalogue = 50;
+  ToyScorer scorer(kVocab, 24, 17, /*gain=*/2.0);
+  Cases in = random_inputs(num_cases, 7, 9);
+  const std::vector<Seq> ids = random_ids(catalogue, len, rng);
+  const PrefixTrie full = PrefixTrie::build(flatten(ids), len);
+  BeamSearchOptions opt;
+  opt.num_beams = catalogue;
+  opt.forced_prefix = {1};
+  opt.normaliser = &full;
+  BeamSearchResult all = beam_search(scorer, in.input_ids, in.attention_mask, {&full}, opt);
+  std::vector<std::map<Seq, double>> score_of(num_cases);
+  for (int64_t b = 0; b < num_cases; ++b) {
+    ASSERT_EQ(static_cast<int64_t>(all.cases[b].beams.size()), catalogue);
+    // Scores include the forced token's log-prob (the same for every beam): take it out.
+    const double forced = score_sequences(scorer, in.input_ids.slice(0, b, b + 1),
+                                          in.attention_mask.slice(0, b, b + 1), {{Seq{}}}, {1})[0][0];
+    double total = 0;
+    for (const Hypothesis& h : all.cases[b].beams) {
+      total += std::exp(h.score - forced);
+      score_of[b][h.tokens] = h.score;
+    }
+    EXPECT_NEAR(total, 1.0, 1e-4) << "case " << b;
+  }
+  // A subset trie (every third identifier) with the same normaliser: same scores per identifier.
+  std::vector<Seq> subset;
+  for (int64_t i = 0; i < catalogue; i += 3) subset.push_back(ids[i]);
+  const PrefixTrie part = PrefixTrie::build(flatten(subset), len);
+  opt.num_beams = static_cast<int64_t>(subset.size());
+  BeamSearchResult some = beam_search(scorer, in.input_ids, in.attention_mask, {&part}, opt);
+  for (int64_t b = 0; b < num_cases; ++b) {
+    ASSERT_EQ(some.cases[b].beams.size(), subset.size());
+    for (const Hypothesis& h : some.cases[b].beams)
+      EXPECT_NEAR(h.score, score_of[b].at(h.tokens), 1e-5);
+  }
+  // Without the normaliser the same identifiers score lower (the vocabulary softmax leaks mass).
+  opt.normaliser = nullptr;
+  BeamSearchResult plain = beam_search(scorer, in.input_ids, in.attention_mask, {&part}, opt);
+  for (int64_t b = 0; b < num_cases; ++b)
+    for (const Hypothesis& h : plain.cases[b].beams) EXPECT_LT(h.score, score_of[b].at(h.tokens));
+}
+
 }  // namespace gensar::decoding
