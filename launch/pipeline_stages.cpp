@@ -1,5 +1,6 @@
 #include "launch/pipeline_stages.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -150,13 +151,30 @@ void print_pipeline_report(const std::string& workdir, std::ostream& out) {
         header = true;
       }
       out << fmt::format("{:<12}", label);
+      const auto& row = m[protocol];
       for (const auto& c : columns) {
-        const auto& row = m[protocol];
-        out << (row.contains(c) && row[c].is_number() ? fmt::format("{:>15.4f}", row[c].get<double>())
-                                                       : fmt::format("{:>15}", "-"));
+        if (!row.contains(c) || !row[c].is_number()) {
+          out << fmt::format("{:>15}", "-");
+          continue;
+        }
+        const double value = row[c].get<double>();
+        // Hit rates carry their 95% interval (normal approximation over the task's cases), so a
+        // row can be read against chance and against the other rows.
+        const std::string task = c.substr(0, c.find('.'));
+        const auto count = row.find(task + ".count");
+        if (c.find(".hr@") != std::string::npos && count != row.end() && count->is_number() &&
+            count->get<double>() > 0) {
+          const double n = count->get<double>();
+          out << fmt::format("{:>15}", fmt::format("{:.3f}+-{:.3f}", value,
+                                                   1.96 * std::sqrt(value * (1 - value) / n)));
+        } else {
+          out << fmt::format("{:>15.4f}", value);
+        }
       }
       out << "\n";
     }
+    if (header && std::string(protocol) == "candidates")
+      out << "(chance: HR@k = k/100 with 100 candidates; +- is the 95% interval)\n";
   }
   out.flush();
 }
