@@ -5,7 +5,7 @@
   python3 scripts/results_report.py runs/results-scientific --svg-dir docs/results
 
 Reads WORKDIR/metrics/<system>/cases.jsonl (per-case ranks as `gensar eval` writes them) and
-WORKDIR/train/metrics.jsonl; prints markdown. Per metric: mean +- 1.96 standard errors over the
+WORKDIR/run/metrics.jsonl; prints markdown. Per metric: mean +- 1.96 standard errors over the
 cases; against GenSAR: the paired mean difference over the same cases, its 95% interval and the
 two-sided p-value of the paired t statistic (normal approximation: n is in the thousands).
 """
