@@ -212,8 +212,10 @@ EvalResult evaluate(decoding::Seq2SeqScorer& scorer, const train::SampleBuilder&
     std::vector<std::vector<int64_t>> inputs;
     inputs.reserve(cases.size());
     for (const auto& c : cases) inputs.push_back(builder.build_input(model_task, c.user, c.event_index, 0));
+    // The catalogue trie: the full protocol's trie, and the normaliser of catalogue-softmax runs.
+    const bool catalogue_softmax = builder.options().id_softmax == train::IdSoftmax::kCatalogue;
     auto& catalogue = full_tries[task];
-    if (!catalogue)
+    if (!catalogue && (protocol == Protocol::kFull || catalogue_softmax))
       catalogue = std::make_unique<decoding::PrefixTrie>(train::catalogue_trie(builder, semantic));
     std::vector<decoding::PrefixTrie> case_tries;
     std::vector<const decoding::PrefixTrie*> tries;
@@ -230,7 +232,7 @@ EvalResult evaluate(decoding::Seq2SeqScorer& scorer, const train::SampleBuilder&
     decoding::BeamSearchOptions bs;
     bs.num_beams = options.beams;
     bs.forced_prefix = {semantic ? builder.src_item_token() : builder.rec_item_token()};
-    if (builder.options().id_softmax == train::IdSoftmax::kCatalogue) bs.normaliser = catalogue.get();
+    if (catalogue_softmax) bs.normaliser = catalogue.get();
     const decoding::BeamSearchResult result = decoding::beam_search(scorer, ids, mask, tries, bs);
     out->clear();
     for (const auto& cb : result.cases) {

@@ -15,10 +15,6 @@ IdSoftmax parse_id_softmax(const std::string& text) {
   return IdSoftmax::kVocabulary;
 }
 
-const char* id_softmax_name(IdSoftmax scope) {
-  return scope == IdSoftmax::kCatalogue ? "catalogue" : "vocabulary";
-}
-
 decoding::PrefixTrie identifier_trie(const SampleBuilder& b, const int32_t* items, int64_t n,
                                      bool semantic) {
   std::vector<int64_t> tokens, ids;

@@ -1,7 +1,5 @@
 #include "core/train/inference.h"
 
-#include "core/train/identifier_softmax.h"
-
 #include <torch/torch.h>
 
 #include <algorithm>

@@ -47,7 +47,6 @@ std::vector<std::string> tokenizer_corpus(const data::Dataset& dataset);
 enum class IdSoftmax { kVocabulary, kCatalogue };
 // "vocabulary" | "catalogue" -> value; throws InputError otherwise.
 IdSoftmax parse_id_softmax(const std::string& text);
-const char* id_softmax_name(IdSoftmax scope);
 
 struct SampleBuilderOptions {
   int history_rec = 5;        // N: last rec clicks in the history

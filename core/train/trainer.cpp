@@ -1,7 +1,5 @@
 #include "core/train/trainer.h"
 
-#include "core/train/identifier_softmax.h"
-
 #include <torch/torch.h>
 
 #include <chrono>
