@@ -7,10 +7,17 @@
 // Then the decode cost per step against beam width and generated length (the KV cache should keep
 // a step's cost flat in the length), and the popularity baseline's throughput for reference.
 //
-// Usage: bench_eval [--quick] [--cases N]
+// The catalogue softmax (--id-softmax catalogue) is measured twice in the same run: through the
+// scorer's step_columns (the model projects onto the identifier tokens only, no softmax) and through
+// the whole vocabulary's log-probs (the path before step_columns existed), so the ratio is its gain.
+//
+// Usage: bench_eval [--quick] [--cases N] [--preset tiger|small|PRESET] [--json]
+//   small = the results run's model (tiger:d_ff=512,heads=4,d_kv=32,encoder_layers=2,decoder_layers=2)
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -78,15 +85,35 @@ std::vector<double> step_times(decoding::Seq2SeqScorer& scorer, const torch::Ten
   return out;
 }
 
+// Hides a scorer's step_columns: beam search then scores through the whole vocabulary.
+class FullVocabularyScorer : public decoding::Seq2SeqScorer {
+ public:
+  explicit FullVocabularyScorer(decoding::Seq2SeqScorer& inner) : inner_(inner) {}
+  std::unique_ptr<decoding::DecodeState> start(const torch::Tensor& ids, const torch::Tensor& mask) override {
+    return inner_.start(ids, mask);
+  }
+  torch::Tensor step(decoding::DecodeState& state, const torch::Tensor& last) override { return inner_.step(state, last); }
+  void reorder(decoding::DecodeState& state, const torch::Tensor& index) override { inner_.reorder(state, index); }
+  int64_t decoder_start_token() const override { return inner_.decoder_start_token(); }
+  int64_t vocab_size() const override { return inner_.vocab_size(); }
+
+ private:
+  decoding::Seq2SeqScorer& inner_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
+  bool quick = false, json = false;
   int64_t cases = 96;
+  std::string preset = "tiger";
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
+    if (!std::strcmp(argv[i], "--json")) json = true;
     if (!std::strcmp(argv[i], "--cases") && i + 1 < argc) cases = std::atoll(argv[++i]);
+    if (!std::strcmp(argv[i], "--preset") && i + 1 < argc) preset = argv[++i];
   }
+  if (preset == "small") preset = "tiger:d_ff=512,heads=4,d_kv=32,encoder_layers=2,decoder_layers=2";
   if (quick) cases = 32;
   torch::manual_seed(1);
   std::printf("bench_eval: torch threads %d%s\n", torch::get_num_threads(), quick ? " (quick)" : "");
@@ -120,62 +147,95 @@ int main(int argc, char** argv) {
   }
   const auto& ds = *pieces.dataset;
   auto candidates = std::make_shared<data::EvalCandidates>(data::load_eval_candidates(ds.dir()));
-  model::T5Config config = train::model_config_for("tiger", *pieces.tokenizer, 0.0, 1);
+  model::T5Config config = train::model_config_for(preset, *pieces.tokenizer, 0.0, 1);
   model::T5Model model(config, nullptr, 3);
   model->eval();
   model::T5Scorer scorer(model);
-  std::printf("setup: tokenizer + SampleBuilder + tiger T5 %.1f s; %d items, %d users, vocab %lld, "
+  std::printf("setup: tokenizer + SampleBuilder + T5 %.1f s; %d items, %d users, vocab %lld, "
               "d_model %lld, layers %lld/%lld\n",
               seconds_since(t0), ds.num_items(), ds.num_users(), (long long)config.vocab_size,
               (long long)config.d_model, (long long)config.num_encoder_layers,
               (long long)config.num_decoder_layers);
 
-  // 1. Throughput per protocol and task, and the scorer-alone baseline on the same inputs.
+  // 1. Throughput per protocol and task, and the scorer-alone baseline on the same inputs; the
+  // catalogue softmax through step_columns and through the whole vocabulary.
+  train::SampleBuilderOptions catalogue_options = pieces.builder->options();
+  catalogue_options.id_softmax = train::IdSoftmax::kCatalogue;
+  train::SampleBuilder catalogue_builder(pieces.dataset, pieces.identifiers, pieces.tokenizer, pieces.prompts,
+                                         catalogue_options);
+  FullVocabularyScorer full_vocabulary(scorer);
+  struct Mode {
+    const char* name;
+    decoding::Seq2SeqScorer* scorer;
+    const train::SampleBuilder* builder;
+  };
+  const Mode modes[] = {{"vocabulary", &scorer, pieces.builder.get()},
+                        {"catalogue-via-vocab", &full_vocabulary, &catalogue_builder},
+                        {"catalogue", &scorer, &catalogue_builder}};
   std::printf("\n1. evaluate(): %lld test cases per task, 30 beams, batch 16\n", (long long)cases);
-  std::printf("%-11s %-7s %9s %10s %12s %10s\n", "protocol", "task", "cases/s", "s/case",
+  std::printf("%-20s %-11s %-7s %9s %10s %12s %10s\n", "id-softmax", "protocol", "task", "cases/s", "s/case",
               "scorer-only", "overhead");
-  double rate[2][2] = {{0, 0}, {0, 0}};
-  for (int p = 0; p < 2; ++p) {
-    for (int t = 0; t < 2; ++t) {
-      eval::EvalOptions o;
-      o.protocols = {p == 0 ? eval::Protocol::kCandidates : eval::Protocol::kFull};
-      o.tasks = {t == 0 ? data::Task::kRec : data::Task::kSearch};
-      o.beams = 30;
-      o.batch_size = 16;
-      o.max_cases = cases;
-      eval::EvalResult r = eval::evaluate(scorer, *pieces.builder, candidates.get(), o, nullptr);
-      // Scorer alone: the same inputs, encode + 5 steps (task token + 4 ID tokens): the first two
-      // on 16 rows, the last three on 16 x 30 rows, as beam search schedules them.
-      const auto& examples = ds.examples(o.tasks[0], data::Split::kTest);
-      const auto selected = eval::selected_examples(static_cast<int64_t>(examples.size()), cases);
-      auto s0 = std::chrono::steady_clock::now();
-      for (size_t b = 0; b < selected.size(); b += 16) {
-        std::vector<std::vector<int64_t>> inputs;
-        for (size_t i = b; i < std::min(selected.size(), b + 16); ++i) {
-          const auto& ex = examples[selected[i]];
-          inputs.push_back(pieces.builder->build_input(t == 0 ? train::Task::kRec : train::Task::kSearch,
-                                                       ex.user, ex.event_index, 0));
-        }
-        int64_t len = 0;
-        for (auto& in : inputs) len = std::max<int64_t>(len, in.size());
-        torch::Tensor ids = torch::zeros({(int64_t)inputs.size(), len}, torch::kLong);
-        torch::Tensor mask = torch::zeros_like(ids);
-        for (size_t i = 0; i < inputs.size(); ++i)
-          for (size_t j = 0; j < inputs[i].size(); ++j) {
-            ids[i][j] = inputs[i][j];
-            mask[i][j] = 1;
+  double rate[3][2][2] = {};
+  std::string rows_json;
+  for (int m = 0; m < 3; ++m) {
+    for (int p = 0; p < 2; ++p) {
+      for (int t = 0; t < 2; ++t) {
+        eval::EvalOptions o;
+        o.protocols = {p == 0 ? eval::Protocol::kCandidates : eval::Protocol::kFull};
+        o.tasks = {t == 0 ? data::Task::kRec : data::Task::kSearch};
+        o.beams = 30;
+        o.batch_size = 16;
+        o.max_cases = cases;
+        eval::EvalResult r = eval::evaluate(*modes[m].scorer, *modes[m].builder, candidates.get(), o, nullptr);
+        // Scorer alone: the same inputs, encode + 5 steps (task token + 4 ID tokens): the first two
+        // on 16 rows, the last three on 16 x 30 rows, as beam search schedules them.
+        const auto& examples = ds.examples(o.tasks[0], data::Split::kTest);
+        const auto selected = eval::selected_examples(static_cast<int64_t>(examples.size()), cases);
+        auto s0 = std::chrono::steady_clock::now();
+        for (size_t b = 0; b < selected.size(); b += 16) {
+          std::vector<std::vector<int64_t>> inputs;
+          for (size_t i = b; i < std::min(selected.size(), b + 16); ++i) {
+            const auto& ex = examples[selected[i]];
+            inputs.push_back(pieces.builder->build_input(t == 0 ? train::Task::kRec : train::Task::kSearch,
+                                                         ex.user, ex.event_index, 0));
           }
-        step_times(scorer, ids, mask, 30, 5, 2);
+          int64_t len = 0;
+          for (auto& in : inputs) len = std::max<int64_t>(len, in.size());
+          torch::Tensor ids = torch::zeros({(int64_t)inputs.size(), len}, torch::kLong);
+          torch::Tensor mask = torch::zeros_like(ids);
+          for (size_t i = 0; i < inputs.size(); ++i)
+            for (size_t j = 0; j < inputs[i].size(); ++j) {
+              ids[i][j] = inputs[i][j];
+              mask[i][j] = 1;
+            }
+          step_times(scorer, ids, mask, 30, 5, 2);
+        }
+        const double alone = seconds_since(s0);
+        rate[m][p][t] = r.cases / r.seconds;
+        const char* protocol = p == 0 ? "candidates" : "full";
+        const char* task = t == 0 ? "rec" : "search";
+        std::printf("%-20s %-11s %-7s %9.2f %10.3f %11.1fs %9.2fx\n", modes[m].name, protocol, task,
+                    rate[m][p][t], r.seconds / r.cases, alone, r.seconds / alone);
+        rows_json += fmt::format("{}{{\"id_softmax\":\"{}\",\"protocol\":\"{}\",\"task\":\"{}\","
+                                 "\"cases_per_s\":{:.3f},\"scorer_alone_s\":{:.3f},\"seconds\":{:.3f}}}",
+                                 rows_json.empty() ? "" : ",", modes[m].name, protocol, task, rate[m][p][t],
+                                 alone, r.seconds);
       }
-      const double alone = seconds_since(s0);
-      rate[p][t] = r.cases / r.seconds;
-      std::printf("%-11s %-7s %9.2f %10.3f %11.1fs %9.2fx\n", p == 0 ? "candidates" : "full",
-                  t == 0 ? "rec" : "search", rate[p][t], r.seconds / r.cases, alone,
-                  r.seconds / alone);
     }
   }
-  std::printf("full / candidates throughput: rec %.2fx, search %.2fx\n", rate[1][0] / rate[0][0],
-              rate[1][1] / rate[0][1]);
+  std::printf("full / candidates throughput (vocabulary): rec %.2fx, search %.2fx\n", rate[0][1][0] / rate[0][0][0],
+              rate[0][1][1] / rate[0][0][1]);
+  double gain = 1;
+  for (int p = 0; p < 2; ++p)
+    for (int t = 0; t < 2; ++t) gain *= rate[2][p][t] / rate[1][p][t];
+  gain = std::pow(gain, 0.25);
+  std::printf("catalogue softmax through step_columns / through the whole vocabulary: %.2fx (geometric mean "
+              "over protocols and tasks)\n", gain);
+  if (json) {
+    std::printf("{\"preset\":\"%s\",\"beams\":30,\"cases_per_task\":%lld,\"threads\":%d,\"rows\":[%s],"
+                "\"catalogue_columns_speedup\":%.3f}\n", preset.c_str(), (long long)cases, torch::get_num_threads(),
+                rows_json.c_str(), gain);
+  }
 
   // 2. Decode time per step against beam width and generated length (16 cases).
   std::printf("\n2. decode step time (16 cases, T5 KV-cached step)\n");

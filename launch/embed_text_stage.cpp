@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <exception>
 #include <filesystem>
 
 #include "core/common/check.h"
@@ -28,7 +29,8 @@ void hash_field(data::Xxh64& h, std::string_view s) {
 
 }  // namespace
 
-EmbedTextResult run_embed_text(const EmbedTextOptions& options, bool force) {
+EmbedTextResult run_embed_text(const EmbedTextOptions& options, bool force, dist::Communicator* comm) {
+  const int rank = comm ? comm->rank() : 0, ranks = comm ? comm->size() : 1;
   GENSAR_INPUT_CHECK(options.encoder == "use-lite" || options.encoder == "tfidf-svd" || options.encoder == "file",
                      "--encoder {}: expected use-lite, tfidf-svd or file", options.encoder);
   GENSAR_INPUT_CHECK(options.encoder != "file" || !options.input.empty(),
@@ -75,7 +77,7 @@ EmbedTextResult run_embed_text(const EmbedTextOptions& options, bool force) {
 
   std::unique_ptr<TextEncoder> encoder;
   if (options.encoder == "use-lite") {
-    encoder = make_use_lite_encoder({use_lite_dir, options.batch_size});
+    encoder = make_use_lite_encoder({use_lite_dir, options.batch_size, rank, ranks});
   } else if (options.encoder == "tfidf-svd") {
     TfidfSvdOptions o;
     o.dim = tfidf_dim;
@@ -86,7 +88,21 @@ EmbedTextResult run_embed_text(const EmbedTextOptions& options, bool force) {
   }
   GENSAR_INFO("text", "embedding {} items with {} (dim {})", keys.size(), encoder->name(), encoder->dim());
   const auto start = std::chrono::steady_clock::now();
-  torch::Tensor matrix = encoder->encode(inputs);
+  torch::Tensor matrix;
+  std::exception_ptr failure;
+  try {
+    matrix = encoder->encode(inputs);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (ranks > 1) {
+    torch::Tensor failed = torch::full({1}, failure ? 1 : 0, torch::kInt32);
+    comm->all_reduce(failed, dist::ReduceOp::kMax);
+    if (failure) std::rethrow_exception(failure);
+    GENSAR_CHECK(failed.item<int>() == 0, "embed-text: the encoder failed on another rank (its log says why)");
+    if (options.encoder == "use-lite") comm->all_reduce(matrix);  // shards: zero outside own batches
+  }
+  if (failure) std::rethrow_exception(failure);
   result.encode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   GENSAR_CHECK(matrix.size(0) == result.items && matrix.size(1) == encoder->dim(),
                "encoder {} returned {}x{}, expected {}x{}", encoder->name(), matrix.size(0), matrix.size(1),
@@ -95,6 +111,7 @@ EmbedTextResult run_embed_text(const EmbedTextOptions& options, bool force) {
   if (zero_rows > 0)
     GENSAR_WARN("text", "{} of {} items got an all-zero vector (no usable text)", zero_rows, result.items);
   result.dim = matrix.size(1);
+  if (rank != 0) return result;
   write_text_embeddings(result.out, {keys, l2_normalize_rows(matrix), encoder->name(), result.config_hash});
   GENSAR_INFO("text", "wrote {} ({} x {}, {}) in {:.1f} s: {:.0f} items/s", result.out, result.items, result.dim,
               encoder->name(), result.encode_seconds, result.items / std::max(result.encode_seconds, 1e-9));

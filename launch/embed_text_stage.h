@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "distributed/communicator.h"
+
 namespace gensar::launch {
 
 struct EmbedTextOptions {
@@ -29,6 +31,12 @@ struct EmbedTextResult {
   bool skipped = false;  // output already up to date (same config hash)
 };
 
-EmbedTextResult run_embed_text(const EmbedTextOptions& options, bool force = false);
+// With a communicator of N > 1 ranks every rank must call it: use-lite splits its batches over the
+// ranks and sums the shards (bit-identical to one rank); the other encoders run on every rank.
+// Rank 0 writes the file. The input checks before the collectives are deterministic (the same files
+// on a shared filesystem), so the ranks throw together or not at all; an encoder failure on one
+// rank is agreed on before the sum, so no rank waits for one that has failed.
+EmbedTextResult run_embed_text(const EmbedTextOptions& options, bool force = false,
+                               dist::Communicator* comm = nullptr);
 
 }  // namespace gensar::launch

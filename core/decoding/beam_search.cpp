@@ -48,28 +48,70 @@ torch::Tensor long_tensor(const std::vector<int64_t>& values, const torch::Devic
   return torch::tensor(values, torch::kLong).to(device);
 }
 
-// One decoding step; returns the log-probs [N, V] where the scorer left them (CPU or GPU).
-torch::Tensor step_log_probs(Seq2SeqScorer& scorer, DecodeState& state,
-                             const std::vector<int64_t>& last, const torch::Device& device) {
+// One step's next-token scores where the scorer left them (CPU or GPU): `values` [N, W], column j
+// holding token `columns[j]`, or token j when `columns` is empty (the whole vocabulary).
+struct StepScores {
+  torch::Tensor values;
+  std::vector<int64_t> column_of;  // token -> column (-1: not scored); empty = identity
+
+  int64_t flat(int64_t row, int64_t token) const {
+    const int64_t column = column_of.empty() ? token : column_of[token];
+    GENSAR_CHECK(column >= 0, "token {} was not scored at this step", token);
+    return row * values.size(1) + column;
+  }
+};
+
+// The whole vocabulary's log-probs [N, V].
+StepScores step_log_probs(Seq2SeqScorer& scorer, DecodeState& state,
+                          const std::vector<int64_t>& last, const torch::Device& device) {
   torch::Tensor logp = scorer.step(state, long_tensor(last, device));
   GENSAR_CHECK(logp.dim() == 2 && logp.size(0) == static_cast<int64_t>(last.size()) &&
                    logp.size(1) == scorer.vocab_size(),
                "scorer.step returned a {}-dim tensor ({} x {}) for {} rows and vocabulary {}",
                logp.dim(), logp.dim() > 0 ? logp.size(0) : 0, logp.dim() > 1 ? logp.size(1) : 0,
                last.size(), scorer.vocab_size());
-  return logp;
+  return {logp, {}};
 }
 
-// Log-probs at flat positions row * V + token, copied to the host: only the candidates' values
-// leave the device, not the whole [N, V] matrix.
-std::vector<float> gather_log_probs(const torch::Tensor& logp, const std::vector<int64_t>& flat) {
+// Only the tokens that continue some live row's prefix in the normaliser trie, unnormalised:
+// normalise_over_catalogue renormalises over exactly those children, so a per-row shift (the
+// vocabulary's log-partition) cancels, and the model projects onto a few hundred tokens, not V.
+StepScores step_catalogue_columns(Seq2SeqScorer& scorer, DecodeState& state, const std::vector<int64_t>& last,
+                                  const std::vector<Beam>& rows, const PrefixTrie& normaliser,
+                                  const torch::Device& device) {
+  std::vector<int64_t> columns;
+  for (const Beam& row : rows) {
+    if (!row.alive()) continue;
+    auto [first, end] = normaliser.children(row.norm_node);
+    for (int64_t c = first; c < end; ++c) columns.push_back(normaliser.token(c));
+  }
+  std::sort(columns.begin(), columns.end());
+  columns.erase(std::unique(columns.begin(), columns.end()), columns.end());
+  StepScores scores;
+  scores.column_of.assign(scorer.vocab_size(), -1);
+  for (size_t j = 0; j < columns.size(); ++j) {
+    GENSAR_CHECK(columns[j] >= 0 && columns[j] < scorer.vocab_size(), "normaliser token {} outside vocabulary {}",
+                 columns[j], scorer.vocab_size());
+    scores.column_of[columns[j]] = static_cast<int64_t>(j);
+  }
+  scores.values = scorer.step_columns(state, long_tensor(last, device), long_tensor(columns, device));
+  GENSAR_CHECK(scores.values.dim() == 2 && scores.values.size(0) == static_cast<int64_t>(last.size()) &&
+                   scores.values.size(1) == static_cast<int64_t>(columns.size()),
+               "scorer.step_columns returned {} for {} rows and {} columns", c10::str(scores.values.sizes()),
+               last.size(), columns.size());
+  return scores;
+}
+
+// Scores at flat positions (StepScores::flat), copied to the host: only the candidates' values
+// leave the device, not the whole matrix.
+std::vector<float> gather_log_probs(const torch::Tensor& values, const std::vector<int64_t>& flat) {
   std::vector<float> out(flat.size());
   if (flat.empty()) return out;
-  torch::Tensor values = logp.reshape(-1)
-                             .index_select(0, long_tensor(flat, logp.device()))
+  torch::Tensor picked = values.reshape(-1)
+                             .index_select(0, long_tensor(flat, values.device()))
                              .to(torch::kCPU, torch::kFloat)
                              .contiguous();
-  std::copy(values.data_ptr<float>(), values.data_ptr<float>() + values.numel(), out.begin());
+  std::copy(picked.data_ptr<float>(), picked.data_ptr<float>() + picked.numel(), out.begin());
   return out;
 }
 
@@ -153,18 +195,17 @@ struct Expansions {
 
 // Renormalises each candidate's new token over the children of its parent's node in the
 // catalogue trie (BeamSearchOptions::normaliser) and advances the candidate's normaliser node.
-void normalise_over_catalogue(const std::vector<Beam>& rows, const torch::Tensor& logp,
+void normalise_over_catalogue(const std::vector<Beam>& rows, const StepScores& scores,
                               const PrefixTrie& normaliser, Expansions* e) {
-  const int64_t vocab = logp.size(1);
   std::vector<int64_t> flat, begin(rows.size() + 1, 0);
   for (size_t r = 0; r < rows.size(); ++r) {
     begin[r] = static_cast<int64_t>(flat.size());
     if (!rows[r].alive()) continue;
     auto [first, end] = normaliser.children(rows[r].norm_node);
-    for (int64_t c = first; c < end; ++c) flat.push_back(static_cast<int64_t>(r) * vocab + normaliser.token(c));
+    for (int64_t c = first; c < end; ++c) flat.push_back(scores.flat(static_cast<int64_t>(r), normaliser.token(c)));
   }
   begin[rows.size()] = static_cast<int64_t>(flat.size());
-  const std::vector<float> values = gather_log_probs(logp, flat);
+  const std::vector<float> values = gather_log_probs(scores.values, flat);
   std::vector<double> lse(rows.size(), 0.0);
   for (size_t r = 0; r < rows.size(); ++r) {
     if (begin[r] == begin[r + 1]) continue;
@@ -183,13 +224,13 @@ void normalise_over_catalogue(const std::vector<Beam>& rows, const torch::Tensor
 
 template <typename TrieOf>
 Expansions expand(const std::vector<Beam>& rows, int64_t num_cases, int64_t rows_per_case,
-                  const torch::Tensor& logp, const TrieOf& trie_of, const BeamSearchOptions& options) {
-  const int64_t vocab = logp.size(1);
+                  const StepScores& scores, int64_t vocab, const TrieOf& trie_of,
+                  const BeamSearchOptions& options) {
   OpenTokens open;
-  if (!options.constrained) open = open_tokens_per_row(logp, options.num_beams);
+  if (!options.constrained) open = open_tokens_per_row(scores.values, options.num_beams);
   Expansions e;
   e.case_begin.resize(num_cases + 1);
-  std::vector<int64_t> flat;  // row * V + token of each candidate
+  std::vector<int64_t> flat;  // each candidate's position in scores.values
   for (int64_t b = 0; b < num_cases; ++b) {
     e.case_begin[b] = static_cast<int64_t>(e.candidates.size());
     const PrefixTrie* trie = trie_of(b);
@@ -202,22 +243,22 @@ Expansions expand(const std::vector<Beam>& rows, int64_t num_cases, int64_t rows
           const int64_t tok = trie->token(c);
           GENSAR_CHECK(tok < vocab, "trie token {} outside vocabulary {}", tok, vocab);
           e.candidates.push_back({beam.score, r, tok, c});
-          flat.push_back(r * vocab + tok);
+          flat.push_back(scores.flat(r, tok));
         }
       } else {
         const int64_t* toks = open.tokens.data_ptr<int64_t>();
         for (int64_t j = open.offsets[r]; j < open.offsets[r + 1]; ++j) {
           e.candidates.push_back({beam.score, r, toks[j], -1});
-          flat.push_back(r * vocab + toks[j]);
+          flat.push_back(scores.flat(r, toks[j]));
         }
       }
     }
   }
   e.case_begin[num_cases] = static_cast<int64_t>(e.candidates.size());
   // The scores come after one gather.
-  const std::vector<float> values = gather_log_probs(logp, flat);
+  const std::vector<float> values = gather_log_probs(scores.values, flat);
   for (size_t j = 0; j < e.candidates.size(); ++j) e.candidates[j].score += values[j];
-  if (options.normaliser) normalise_over_catalogue(rows, logp, *options.normaliser, &e);
+  if (options.normaliser) normalise_over_catalogue(rows, scores, *options.normaliser, &e);
   return e;
 }
 
@@ -326,15 +367,17 @@ BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_i
   for (int64_t forced : options.forced_prefix) {
     GENSAR_CHECK(forced >= 0 && forced < vocab, "forced token {} outside vocabulary {}", forced,
                  vocab);
-    const std::vector<float> lp = column_log_probs(step_log_probs(scorer, *state, last, device), forced);
+    const std::vector<float> lp = column_log_probs(step_log_probs(scorer, *state, last, device).values, forced);
     for (int64_t b = 0; b < num_cases; ++b) rows[b].score += lp[b];
     std::fill(last.begin(), last.end(), forced);
   }
 
   for (int64_t t = 0; t < id_length; ++t) {
     const int64_t rows_per_case = t == 0 ? 1 : k;
-    torch::Tensor logp = step_log_probs(scorer, *state, last, device);
-    Expansions e = expand(rows, num_cases, rows_per_case, logp, trie_of, options);
+    const StepScores scores = options.normaliser
+                                  ? step_catalogue_columns(scorer, *state, last, rows, *options.normaliser, device)
+                                  : step_log_probs(scorer, *state, last, device);
+    Expansions e = expand(rows, num_cases, rows_per_case, scores, vocab, trie_of, options);
     NextRows next = select_best(e, rows, num_cases, rows_per_case, k, options.constrained);
     scorer.reorder(*state, long_tensor(next.parents, device));
     rows = std::move(next.rows);
@@ -345,7 +388,7 @@ BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_i
     GENSAR_CHECK(options.end_token < vocab, "end token {} outside vocabulary {}", options.end_token,
                  vocab);
     const std::vector<float> lp =
-        column_log_probs(step_log_probs(scorer, *state, last, device), options.end_token);
+        column_log_probs(step_log_probs(scorer, *state, last, device).values, options.end_token);
     for (size_t r = 0; r < rows.size(); ++r) {
       if (rows[r].alive()) rows[r].score += lp[r];
     }
@@ -385,15 +428,15 @@ std::vector<std::vector<double>> score_sequences(
   std::vector<double> total(n, 0.0);
   std::vector<int64_t> last(n, scorer.decoder_start_token());
   auto feed = [&](auto&& token_of_row) {
-    torch::Tensor logp = step_log_probs(scorer, *state, last, device);
+    const StepScores logp = step_log_probs(scorer, *state, last, device);
     std::vector<int64_t> flat(n);
     for (int64_t r = 0; r < n; ++r) {
       const int64_t tok = token_of_row(r);
       GENSAR_CHECK(tok >= 0 && tok < vocab, "token {} outside vocabulary {}", tok, vocab);
-      flat[r] = r * vocab + tok;
+      flat[r] = logp.flat(r, tok);
       last[r] = tok;
     }
-    const std::vector<float> values = gather_log_probs(logp, flat);
+    const std::vector<float> values = gather_log_probs(logp.values, flat);
     for (int64_t r = 0; r < n; ++r) total[r] += values[r];
   };
   for (int64_t forced : forced_prefix) feed([&](int64_t) { return forced; });

@@ -26,6 +26,15 @@ class Seq2SeqScorer {
   // (float). The first call for a state feeds decoder_start_token().
   virtual torch::Tensor step(DecodeState& state, const torch::Tensor& last_tokens) = 0;
 
+  // Next-token scores of the given tokens only: [N, M] for columns [M] (int64), each row shifted by
+  // some per-row constant. For callers that renormalise over a token subset themselves (the
+  // catalogue normaliser of beam search): a model can then project onto M tokens instead of its
+  // whole vocabulary and skip the softmax. Default: step()'s log-probs at those columns.
+  virtual torch::Tensor step_columns(DecodeState& state, const torch::Tensor& last_tokens,
+                                     const torch::Tensor& columns) {
+    return step(state, last_tokens).index_select(1, columns);
+  }
+
   // Rebuilds the rows: new row i is old row index[i] (index [N'], int64). Used to expand B rows into
   // B*beams and to follow beam selection; caches move with their rows.
   virtual void reorder(DecodeState& state, const torch::Tensor& index) = 0;

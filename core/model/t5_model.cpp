@@ -213,8 +213,7 @@ std::unique_ptr<T5DecodeState> T5ModelImpl::start_decoding(const torch::Tensor& 
   return state;
 }
 
-torch::Tensor T5ModelImpl::decode_step(T5DecodeState& state, const torch::Tensor& last_tokens) {
-  torch::NoGradGuard no_grad;
+torch::Tensor T5ModelImpl::decode_step_hidden(T5DecodeState& state, const torch::Tensor& last_tokens) {
   GENSAR_CHECK(last_tokens.dim() == 1 &&
                    last_tokens.size(0) == state.encoder_out.size(0) * state.rows_per_case,
                "decode step got tokens {} for {} rows", c10::str(last_tokens.sizes()),
@@ -225,8 +224,28 @@ torch::Tensor T5ModelImpl::decode_step(T5DecodeState& state, const torch::Tensor
   auto hidden = run_decoder(shared->forward(last_tokens.unsqueeze(1)), self_bias, state.encoder_out,
                             state.cross_bias, /*train=*/false, &state.layers);
   state.step += 1;
-  auto logits = gather_logits(output_logits(hidden)).squeeze(1);
+  return hidden;
+}
+
+torch::Tensor T5ModelImpl::decode_step(T5DecodeState& state, const torch::Tensor& last_tokens) {
+  torch::NoGradGuard no_grad;
+  auto logits = gather_logits(output_logits(decode_step_hidden(state, last_tokens))).squeeze(1);
   return torch::log_softmax(logits, -1);
+}
+
+torch::Tensor T5ModelImpl::decode_step_columns(T5DecodeState& state, const torch::Tensor& last_tokens,
+                                               const torch::Tensor& columns) {
+  torch::NoGradGuard no_grad;
+  GENSAR_CHECK(columns.dim() == 1 && columns.scalar_type() == torch::kLong,
+               "decode_step_columns: columns must be a 1-d int64 tensor, got {}", c10::str(columns.sizes()));
+  auto hidden = decode_step_hidden(state, last_tokens).squeeze(1);
+  // Under TP every rank holds a vocabulary slice: gather all logits, then pick (a collective).
+  if (ctx_.size() > 1) return gather_logits(output_logits(hidden)).index_select(1, columns);
+  if (config_.tie_word_embeddings) {
+    return torch::nn::functional::linear(hidden * (1.0 / std::sqrt(static_cast<double>(config_.d_model))),
+                                         shared->weight.index_select(0, columns));
+  }
+  return torch::nn::functional::linear(hidden, lm_head->weight.index_select(0, columns));
 }
 
 void T5ModelImpl::reorder(T5DecodeState& state, const torch::Tensor& index) {

@@ -72,6 +72,10 @@ class T5ModelImpl : public torch::nn::Module {
   std::unique_ptr<T5DecodeState> start_decoding(const torch::Tensor& input_ids,
                                                 const torch::Tensor& attention_mask);
   torch::Tensor decode_step(T5DecodeState& state, const torch::Tensor& last_tokens);  // [N, V]
+  // The same step's logits at `columns` only ([N, M], not normalised): M output rows of the
+  // projection instead of V, and no softmax (Seq2SeqScorer::step_columns).
+  torch::Tensor decode_step_columns(T5DecodeState& state, const torch::Tensor& last_tokens,
+                                    const torch::Tensor& columns);
   void reorder(T5DecodeState& state, const torch::Tensor& index);
 
   // Parameter name -> the dim it is split along over TP ranks, or tp::kReplicated (-1), as its
@@ -99,6 +103,8 @@ class T5ModelImpl : public torch::nn::Module {
                             const torch::Tensor& memory, const torch::Tensor& cross_bias,
                             bool train, std::vector<LayerCache>* caches);
   torch::Tensor output_logits(const torch::Tensor& decoder_hidden);
+  // One KV-cached decoder step: the final hidden states [N, 1, d_model].
+  torch::Tensor decode_step_hidden(T5DecodeState& state, const torch::Tensor& last_tokens);
 
   T5Config config_;
   tp::ParallelContext ctx_;

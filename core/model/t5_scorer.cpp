@@ -20,6 +20,11 @@ torch::Tensor T5Scorer::step(decoding::DecodeState& state, const torch::Tensor& 
   return model_->decode_step(as_t5(state), last_tokens);
 }
 
+torch::Tensor T5Scorer::step_columns(decoding::DecodeState& state, const torch::Tensor& last_tokens,
+                                     const torch::Tensor& columns) {
+  return model_->decode_step_columns(as_t5(state), last_tokens, columns);
+}
+
 void T5Scorer::reorder(decoding::DecodeState& state, const torch::Tensor& index) {
   model_->reorder(as_t5(state), index);
 }

@@ -15,6 +15,8 @@ class T5Scorer : public decoding::Seq2SeqScorer {
   std::unique_ptr<decoding::DecodeState> start(const torch::Tensor& input_ids,
                                                const torch::Tensor& attention_mask) override;
   torch::Tensor step(decoding::DecodeState& state, const torch::Tensor& last_tokens) override;
+  torch::Tensor step_columns(decoding::DecodeState& state, const torch::Tensor& last_tokens,
+                             const torch::Tensor& columns) override;
   void reorder(decoding::DecodeState& state, const torch::Tensor& index) override;
   int64_t decoder_start_token() const override;
   int64_t vocab_size() const override;

@@ -41,6 +41,8 @@ class UseLiteEncoder : public TextEncoder {
  public:
   explicit UseLiteEncoder(const UseLiteOptions& options)
       : batch_size_(std::max<int64_t>(1, options.batch_size)),
+        shard_(options.shard),
+        num_shards_(options.num_shards),
         tokenizer_(UnigramTokenizer::from_vocab_json(options.model_dir + "/vocab.json")) {
     auto w = load_tfjs_weights(options.model_dir);
     auto get = [&](const std::string& name) {
@@ -88,7 +90,9 @@ class UseLiteEncoder : public TextEncoder {
   torch::Tensor encode(const std::vector<std::string>& texts) override {
     torch::NoGradGuard no_grad;
     const int64_t n = static_cast<int64_t>(texts.size());
-    torch::Tensor out = torch::empty({n, dim()}, torch::kFloat32);
+    GENSAR_CHECK(num_shards_ >= 1 && shard_ >= 0 && shard_ < num_shards_, "use-lite shard {} of {}", shard_,
+                 num_shards_);
+    torch::Tensor out = torch::zeros({n, dim()}, torch::kFloat32);
     std::vector<std::vector<int32_t>> ids(texts.size());
     for (int64_t i = 0; i < n; ++i) {
       ids[i] = tokenizer_.encode(texts[i]);
@@ -100,7 +104,8 @@ class UseLiteEncoder : public TextEncoder {
     for (int64_t i = 0; i < n; ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(),
                      [&](int64_t a, int64_t b) { return ids[a].size() < ids[b].size(); });
-    for (int64_t begin = 0; begin < n; begin += batch_size_) {
+    for (int64_t begin = 0, index = 0; begin < n; begin += batch_size_, ++index) {
+      if (index % num_shards_ != shard_) continue;
       const int64_t end = std::min(n, begin + batch_size_);
       std::vector<const std::vector<int32_t>*> batch;
       for (int64_t i = begin; i < end; ++i) batch.push_back(&ids[order[i]]);
@@ -165,6 +170,7 @@ class UseLiteEncoder : public TextEncoder {
   }
 
   int64_t batch_size_;
+  int shard_, num_shards_;
   UnigramTokenizer tokenizer_;
   torch::Tensor embeddings_, inv_timescales_, head_w_, head_b_;
   std::vector<TransformerLayer> layers_;

@@ -18,6 +18,11 @@ std::string default_use_lite_dir();
 struct UseLiteOptions {
   std::string model_dir;   // holds model.json, group1-shard*of7, vocab.json
   int64_t batch_size = 64;  // texts per forward pass (padded to the longest in the batch)
+  // Sharded encoding over processes: this one computes only the batches b (of the length-sorted
+  // batch plan, the same in every process) with b % num_shards == shard and leaves the other rows
+  // zero, so the sum of the shards' outputs is bit-identical to one unsharded encode().
+  int shard = 0;
+  int num_shards = 1;
 };
 
 std::unique_ptr<TextEncoder> make_use_lite_encoder(const UseLiteOptions& options);

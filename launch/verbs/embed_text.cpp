@@ -23,21 +23,19 @@ int run_embed_text_verb(const po::variables_map& vm) {
   o.input = vm["input"].as<std::string>();
   o.input_keys = vm["input-keys"].as<std::string>();
   o.use_lite_dir = vm["use-lite-dir"].as<std::string>();
-  // The encoders run in one process. Under mpirun/srun (a sweep's shared-stages job, a pipeline on
-  // N ranks) every rank writing the same file raced: one rank's HDF5 create failed and the others
-  // hung in the next collective. Rank 0 embeds; the others wait for it and share its outcome.
+  // Every rank takes part (use-lite splits its batches over the ranks; run_embed_text says how a
+  // failure on one rank reaches the others); rank 0 writes. A failure is shared so that every rank
+  // exits with it (a sweep's shared-stages job, a pipeline on N ranks).
   auto world = dist::world();
   EmbedTextResult r;
   std::exception_ptr failure;
   std::string error;
-  if (world->rank() == 0) {
-    try {
-      r = run_embed_text(o, vm["force"].as<bool>());
-    } catch (const std::exception& e) {
-      failure = std::current_exception();
-      error = e.what();
-      if (error.empty()) error = "embed-text failed";
-    }
+  try {
+    r = run_embed_text(o, vm["force"].as<bool>(), world.get());
+  } catch (const std::exception& e) {
+    failure = std::current_exception();
+    error = e.what();
+    if (error.empty()) error = "embed-text failed";
   }
   if (world->size() > 1) error = world->broadcast_bytes(error, 0);
   if (failure) std::rethrow_exception(failure);

@@ -280,5 +280,86 @@ TEST(T5Model, GroupedBeamDecodingEqualsTeacherForcedScores) {
   }
 }
 
+// A scorer that hides T5Scorer::step_columns, so beam search takes the default path: the whole
+// vocabulary's log-probs, then the columns.
+class FullVocabularyScorer : public decoding::Seq2SeqScorer {
+ public:
+  explicit FullVocabularyScorer(T5Scorer& inner) : inner_(inner) {}
+  std::unique_ptr<decoding::DecodeState> start(const torch::Tensor& ids, const torch::Tensor& mask) override {
+    return inner_.start(ids, mask);
+  }
+  torch::Tensor step(decoding::DecodeState& state, const torch::Tensor& last) override {
+    return inner_.step(state, last);
+  }
+  void reorder(decoding::DecodeState& state, const torch::Tensor& index) override { inner_.reorder(state, index); }
+  int64_t decoder_start_token() const override { return inner_.decoder_start_token(); }
+  int64_t vocab_size() const override { return inner_.vocab_size(); }
+
+ private:
+  T5Scorer& inner_;
+};
+
+// decode_step_columns projects onto a few tokens and skips the softmax: renormalised over those
+// tokens it must equal the full step's log-probs renormalised the same way, for tied and untied
+// output layers.
+TEST(T5Model, DecodeStepColumnsAreTheFullStepUpToARowConstant) {
+  torch::set_num_threads(1);
+  for (bool tied : {true, false}) {
+    T5Model model(tiny_config(FeedForward::kRelu, tied), nullptr, 3);
+    model->eval();
+    auto b = tiny_batch(40);
+    auto full_state = model->start_decoding(b.input_ids, b.attention_mask);
+    auto column_state = model->start_decoding(b.input_ids, b.attention_mask);
+    torch::Tensor columns = torch::tensor(std::vector<int64_t>{3, 7, 8, 21, 39}, torch::kLong);
+    torch::Tensor last = torch::full({3}, model->config().decoder_start_token_id, torch::kLong);
+    for (int step = 0; step < 3; ++step) {
+      torch::Tensor full = model->decode_step(*full_state, last).index_select(1, columns);
+      torch::Tensor part = model->decode_step_columns(*column_state, last, columns);
+      ASSERT_EQ(part.sizes(), full.sizes());
+      EXPECT_LT(max_diff(torch::log_softmax(part, 1), torch::log_softmax(full, 1)), 1e-5)
+          << "tied " << tied << " step " << step;
+      last = torch::full({3}, 5 + step, torch::kLong);
+    }
+  }
+}
+
+// Catalogue-normalised beam search scores through step_columns; it must return the same
+// hypotheses, in the same order, with the same scores as through the whole vocabulary.
+TEST(T5Model, CatalogueBeamSearchThroughColumnsEqualsFullVocabulary) {
+  torch::set_num_threads(1);
+  T5Model model(tiny_config(), nullptr, 3);
+  model->eval();
+  auto b = tiny_batch(40);
+  T5Scorer scorer(model);
+  FullVocabularyScorer reference(scorer);
+  torch::manual_seed(12);
+  auto catalogue_ids = torch::randint(2, 40, {60, 3}, torch::kLong);
+  auto catalogue = decoding::PrefixTrie::build(catalogue_ids);
+  std::vector<decoding::PrefixTrie> tries;
+  for (int64_t c = 0; c < 3; ++c) tries.push_back(decoding::PrefixTrie::build(catalogue_ids.slice(0, 10 * c, 10 * c + 25)));
+  for (bool per_case : {false, true}) {
+    std::vector<const decoding::PrefixTrie*> trie_ptrs;
+    if (per_case) {
+      for (const auto& t : tries) trie_ptrs.push_back(&t);
+    } else {
+      trie_ptrs.push_back(&catalogue);
+    }
+    decoding::BeamSearchOptions o;
+    o.num_beams = 8;
+    o.forced_prefix = {5};
+    o.normaliser = &catalogue;
+    auto fast = decoding::beam_search(scorer, b.input_ids, b.attention_mask, trie_ptrs, o);
+    auto slow = decoding::beam_search(reference, b.input_ids, b.attention_mask, trie_ptrs, o);
+    for (int64_t c = 0; c < 3; ++c) {
+      ASSERT_EQ(fast.cases[c].beams.size(), slow.cases[c].beams.size());
+      for (size_t j = 0; j < slow.cases[c].beams.size(); ++j) {
+        EXPECT_EQ(fast.cases[c].beams[j].tokens, slow.cases[c].beams[j].tokens) << "case " << c << " rank " << j;
+        EXPECT_NEAR(fast.cases[c].beams[j].score, slow.cases[c].beams[j].score, 1e-4);
+      }
+      EXPECT_EQ(fast.cases[c].ranked_items(), slow.cases[c].ranked_items());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gensar::model

