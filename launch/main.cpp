@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/common/allocator.h"
 #include "core/common/check.h"
 #include "core/common/log.h"
 #include "launch/config.h"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
     print_usage();
     return argc < 2 ? 2 : 0;
   }
+  gensar::retain_freed_memory();  // before the first large allocation (core/common/allocator.h)
   const std::string name = argv[1];
   const Verb* verb = find_verb(name);
   if (!verb) {

@@ -1,0 +1,23 @@
+#include "core/common/allocator.h"
+
+#include <malloc.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace gensar {
+
+std::string retain_freed_memory() {
+  const char* mode = std::getenv("GENSAR_MALLOC");
+  if (mode && std::strcmp(mode, "default") == 0) return "default";
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's upper bound for the threshold
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
+  return "retain";
+#else
+  return "default";
+#endif
+}
+
+}  // namespace gensar
