@@ -28,11 +28,13 @@
 #include "core/model/t5_scorer.h"
 #include "core/eval/baselines.h"
 #include "core/eval/evaluator.h"
+#include "core/train/batch.h"
 #include "core/train/run_setup.h"
 #include "data_pipeline/candidates.h"
 #include "data_pipeline/ingest.h"
 #include "data_pipeline/ingest_comm.h"
 #include "data_pipeline/readers/reader_factory.h"
+#include "tests/support/full_vocabulary_scorer.h"
 
 using namespace gensar;
 
@@ -84,22 +86,6 @@ std::vector<double> step_times(decoding::Seq2SeqScorer& scorer, const torch::Ten
   }
   return out;
 }
-
-// Hides a scorer's step_columns: beam search then scores through the whole vocabulary.
-class FullVocabularyScorer : public decoding::Seq2SeqScorer {
- public:
-  explicit FullVocabularyScorer(decoding::Seq2SeqScorer& inner) : inner_(inner) {}
-  std::unique_ptr<decoding::DecodeState> start(const torch::Tensor& ids, const torch::Tensor& mask) override {
-    return inner_.start(ids, mask);
-  }
-  torch::Tensor step(decoding::DecodeState& state, const torch::Tensor& last) override { return inner_.step(state, last); }
-  void reorder(decoding::DecodeState& state, const torch::Tensor& index) override { inner_.reorder(state, index); }
-  int64_t decoder_start_token() const override { return inner_.decoder_start_token(); }
-  int64_t vocab_size() const override { return inner_.vocab_size(); }
-
- private:
-  decoding::Seq2SeqScorer& inner_;
-};
 
 }  // namespace
 
@@ -163,7 +149,7 @@ int main(int argc, char** argv) {
   catalogue_options.id_softmax = train::IdSoftmax::kCatalogue;
   train::SampleBuilder catalogue_builder(pieces.dataset, pieces.identifiers, pieces.tokenizer, pieces.prompts,
                                          catalogue_options);
-  FullVocabularyScorer full_vocabulary(scorer);
+  decoding::FullVocabularyScorer full_vocabulary(scorer);
   struct Mode {
     const char* name;
     decoding::Seq2SeqScorer* scorer;
@@ -175,6 +161,23 @@ int main(int argc, char** argv) {
   std::printf("\n1. evaluate(): %lld test cases per task, 30 beams, batch 16\n", (long long)cases);
   std::printf("%-20s %-11s %-7s %9s %10s %12s %10s\n", "id-softmax", "protocol", "task", "cases/s", "s/case",
               "scorer-only", "overhead");
+  // The scorer-alone baseline's input batches per task (the same test cases evaluate() takes).
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> alone_batches[2];
+  for (int t = 0; t < 2; ++t) {
+    const auto& examples = ds.examples(t == 0 ? data::Task::kRec : data::Task::kSearch, data::Split::kTest);
+    const auto selected = eval::selected_examples(static_cast<int64_t>(examples.size()), cases);
+    for (size_t b = 0; b < selected.size(); b += 16) {
+      std::vector<std::vector<int64_t>> inputs;
+      for (size_t i = b; i < std::min(selected.size(), b + 16); ++i) {
+        const auto& ex = examples[selected[i]];
+        inputs.push_back(pieces.builder->build_input(t == 0 ? train::Task::kRec : train::Task::kSearch,
+                                                     ex.user, ex.event_index, 0));
+      }
+      torch::Tensor ids, mask;
+      train::collate_inputs(inputs, pieces.tokenizer->pad_id(), &ids, &mask);
+      alone_batches[t].emplace_back(ids, mask);
+    }
+  }
   double rate[3][2][2] = {};
   std::string rows_json;
   for (int m = 0; m < 3; ++m) {
@@ -188,28 +191,10 @@ int main(int argc, char** argv) {
         o.max_cases = cases;
         eval::EvalResult r = eval::evaluate(*modes[m].scorer, *modes[m].builder, candidates.get(), o, nullptr);
         // Scorer alone: the same inputs, encode + 5 steps (task token + 4 ID tokens): the first two
-        // on 16 rows, the last three on 16 x 30 rows, as beam search schedules them.
-        const auto& examples = ds.examples(o.tasks[0], data::Split::kTest);
-        const auto selected = eval::selected_examples(static_cast<int64_t>(examples.size()), cases);
+        // on 16 rows, the last three on 16 x 30 rows, as beam search schedules them. Timed beside
+        // every row: this machine's speed drifts.
         auto s0 = std::chrono::steady_clock::now();
-        for (size_t b = 0; b < selected.size(); b += 16) {
-          std::vector<std::vector<int64_t>> inputs;
-          for (size_t i = b; i < std::min(selected.size(), b + 16); ++i) {
-            const auto& ex = examples[selected[i]];
-            inputs.push_back(pieces.builder->build_input(t == 0 ? train::Task::kRec : train::Task::kSearch,
-                                                         ex.user, ex.event_index, 0));
-          }
-          int64_t len = 0;
-          for (auto& in : inputs) len = std::max<int64_t>(len, in.size());
-          torch::Tensor ids = torch::zeros({(int64_t)inputs.size(), len}, torch::kLong);
-          torch::Tensor mask = torch::zeros_like(ids);
-          for (size_t i = 0; i < inputs.size(); ++i)
-            for (size_t j = 0; j < inputs[i].size(); ++j) {
-              ids[i][j] = inputs[i][j];
-              mask[i][j] = 1;
-            }
-          step_times(scorer, ids, mask, 30, 5, 2);
-        }
+        for (const auto& [ids, mask] : alone_batches[t]) step_times(scorer, ids, mask, 30, 5, 2);
         const double alone = seconds_since(s0);
         rate[m][p][t] = r.cases / r.seconds;
         const char* protocol = p == 0 ? "candidates" : "full";

@@ -95,23 +95,20 @@ EmbedTextResult run_embed_text(const EmbedTextOptions& options, bool force, dist
   } catch (...) {
     failure = std::current_exception();
   }
-  if (ranks > 1) {
-    torch::Tensor failed = torch::full({1}, failure ? 1 : 0, torch::kInt32);
-    comm->all_reduce(failed, dist::ReduceOp::kMax);
-    if (failure) std::rethrow_exception(failure);
-    GENSAR_CHECK(failed.item<int>() == 0, "embed-text: the encoder failed on another rank (its log says why)");
-    if (options.encoder == "use-lite") comm->all_reduce(matrix);  // shards: zero outside own batches
-  }
+  torch::Tensor failed = torch::full({1}, failure ? 1 : 0, torch::kInt32);
+  if (ranks > 1) comm->all_reduce(failed, dist::ReduceOp::kMax);
   if (failure) std::rethrow_exception(failure);
+  GENSAR_CHECK(failed.item<int>() == 0, "embed-text: the encoder failed on another rank (its log says why)");
+  if (ranks > 1 && options.encoder == "use-lite") comm->all_reduce(matrix);  // shards: zero outside own batches
   result.encode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   GENSAR_CHECK(matrix.size(0) == result.items && matrix.size(1) == encoder->dim(),
                "encoder {} returned {}x{}, expected {}x{}", encoder->name(), matrix.size(0), matrix.size(1),
                result.items, encoder->dim());
+  result.dim = matrix.size(1);
+  if (rank != 0) return result;
   const int64_t zero_rows = (matrix.abs().sum(1) == 0).sum().item<int64_t>();
   if (zero_rows > 0)
     GENSAR_WARN("text", "{} of {} items got an all-zero vector (no usable text)", zero_rows, result.items);
-  result.dim = matrix.size(1);
-  if (rank != 0) return result;
   write_text_embeddings(result.out, {keys, l2_normalize_rows(matrix), encoder->name(), result.config_hash});
   GENSAR_INFO("text", "wrote {} ({} x {}, {}) in {:.1f} s: {:.0f} items/s", result.out, result.items, result.dim,
               encoder->name(), result.encode_seconds, result.items / std::max(result.encode_seconds, 1e-9));

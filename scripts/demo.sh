@@ -10,10 +10,8 @@ cd "$ROOT"
 GENSAR="${GENSAR_BUILD_DIR:-$ROOT/build}/launch/gensar"
 "$GENSAR" info
 RANKS="${GENSAR_DEMO_RANKS:-$( [ "$(nproc)" -ge 2 ] && echo 2 || echo 1 )}"
-if [ "$RANKS" -le 1 ]; then
-  exec "$GENSAR" pipeline --config configs/demo.ini --workdir "${GENSAR_RUN_DIR:-runs/demo}" "$@"
-fi
+PIPELINE=("$GENSAR" pipeline --config configs/demo.ini --workdir "${GENSAR_RUN_DIR:-runs/demo}" "$@")
+[ "$RANKS" -le 1 ] && exec "${PIPELINE[@]}"
 # gensar-mpirun turns Ctrl-C into a checkpoint-and-stop on every rank (cluster/gensar-mpirun).
 exec "$ROOT/cluster/gensar-mpirun" --allow-run-as-root --oversubscribe --bind-to none -np "$RANKS" \
-  -x OMP_NUM_THREADS=1 "$GENSAR" pipeline --config configs/demo.ini \
-  --workdir "${GENSAR_RUN_DIR:-runs/demo}" "$@"
+  -x OMP_NUM_THREADS=1 "${PIPELINE[@]}"

@@ -150,10 +150,14 @@ torch::Tensor T5ModelImpl::run_decoder(torch::Tensor hidden, const torch::Tensor
   return tp::replicated_dropout(decoder->final_norm->forward(hidden), config_.dropout_rate, train, rng_);
 }
 
+torch::Tensor T5ModelImpl::output_input(const torch::Tensor& decoder_hidden) const {
+  // T5 rescales the decoder output by d_model^-0.5 when the output layer is the input embedding.
+  if (!config_.tie_word_embeddings) return decoder_hidden;
+  return decoder_hidden * (1.0 / std::sqrt(static_cast<double>(config_.d_model)));
+}
+
 torch::Tensor T5ModelImpl::output_logits(const torch::Tensor& decoder_hidden) {
-  if (config_.tie_word_embeddings) {
-    return shared->logits(decoder_hidden * (1.0 / std::sqrt(static_cast<double>(config_.d_model))));
-  }
+  if (config_.tie_word_embeddings) return shared->logits(output_input(decoder_hidden));
   return lm_head->forward(decoder_hidden);
 }
 
@@ -241,11 +245,8 @@ torch::Tensor T5ModelImpl::decode_step_columns(T5DecodeState& state, const torch
   auto hidden = decode_step_hidden(state, last_tokens).squeeze(1);
   // Under TP every rank holds a vocabulary slice: gather all logits, then pick (a collective).
   if (ctx_.size() > 1) return gather_logits(output_logits(hidden)).index_select(1, columns);
-  if (config_.tie_word_embeddings) {
-    return torch::nn::functional::linear(hidden * (1.0 / std::sqrt(static_cast<double>(config_.d_model))),
-                                         shared->weight.index_select(0, columns));
-  }
-  return torch::nn::functional::linear(hidden, lm_head->weight.index_select(0, columns));
+  const torch::Tensor& weight = config_.tie_word_embeddings ? shared->weight : lm_head->weight;
+  return torch::nn::functional::linear(output_input(hidden), weight.index_select(0, columns));
 }
 
 void T5ModelImpl::reorder(T5DecodeState& state, const torch::Tensor& index) {

@@ -103,6 +103,8 @@ class T5ModelImpl : public torch::nn::Module {
                             const torch::Tensor& memory, const torch::Tensor& cross_bias,
                             bool train, std::vector<LayerCache>* caches);
   torch::Tensor output_logits(const torch::Tensor& decoder_hidden);
+  // What the output projection multiplies: the decoder output, rescaled when it is tied.
+  torch::Tensor output_input(const torch::Tensor& decoder_hidden) const;
   // One KV-cached decoder step: the final hidden states [N, 1, d_model].
   torch::Tensor decode_step_hidden(T5DecodeState& state, const torch::Tensor& last_tokens);
 

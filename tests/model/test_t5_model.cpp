@@ -8,6 +8,7 @@
 #include "core/decoding/beam_search.h"
 #include "core/decoding/prefix_trie.h"
 #include "tests/model/tiny_models.h"
+#include "tests/support/full_vocabulary_scorer.h"
 
 namespace gensar::model {
 namespace {
@@ -280,25 +281,6 @@ TEST(T5Model, GroupedBeamDecodingEqualsTeacherForcedScores) {
   }
 }
 
-// A scorer that hides T5Scorer::step_columns, so beam search takes the default path: the whole
-// vocabulary's log-probs, then the columns.
-class FullVocabularyScorer : public decoding::Seq2SeqScorer {
- public:
-  explicit FullVocabularyScorer(T5Scorer& inner) : inner_(inner) {}
-  std::unique_ptr<decoding::DecodeState> start(const torch::Tensor& ids, const torch::Tensor& mask) override {
-    return inner_.start(ids, mask);
-  }
-  torch::Tensor step(decoding::DecodeState& state, const torch::Tensor& last) override {
-    return inner_.step(state, last);
-  }
-  void reorder(decoding::DecodeState& state, const torch::Tensor& index) override { inner_.reorder(state, index); }
-  int64_t decoder_start_token() const override { return inner_.decoder_start_token(); }
-  int64_t vocab_size() const override { return inner_.vocab_size(); }
-
- private:
-  T5Scorer& inner_;
-};
-
 // decode_step_columns projects onto a few tokens and skips the softmax: renormalised over those
 // tokens it must equal the full step's log-probs renormalised the same way, for tied and untied
 // output layers.
@@ -331,7 +313,7 @@ TEST(T5Model, CatalogueBeamSearchThroughColumnsEqualsFullVocabulary) {
   model->eval();
   auto b = tiny_batch(40);
   T5Scorer scorer(model);
-  FullVocabularyScorer reference(scorer);
+  decoding::FullVocabularyScorer reference(scorer);
   torch::manual_seed(12);
   auto catalogue_ids = torch::randint(2, 40, {60, 3}, torch::kLong);
   auto catalogue = decoding::PrefixTrie::build(catalogue_ids);
