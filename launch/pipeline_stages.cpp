@@ -47,6 +47,10 @@ const std::vector<PipelineStage>& pipeline_stages() {
        {{"baseline", "sasrec"}, {"dataset", "{work}/dataset"},
         {"sasrec-model", "{work}/sasrec.pt"}, {"out", "{work}/metrics/sasrec"}},
        {"embed-collab"}, "{work}/metrics/sasrec/metrics.json"},
+      {"baseline-transitions", "eval",
+       {{"baseline", "transitions"}, {"dataset", "{work}/dataset"},
+        {"out", "{work}/metrics/transitions"}},
+       {"ingest"}, "{work}/metrics/transitions/metrics.json"},
   };
   return stages;
 }
@@ -129,7 +133,8 @@ nlohmann::json read_metrics(const fs::path& path) {
 
 void print_pipeline_report(const std::string& workdir, std::ostream& out) {
   const std::vector<std::pair<std::string, std::string>> systems = {
-      {"GenSAR", "gensar"}, {"Popularity", "popularity"}, {"BM25", "bm25"}, {"SASRec", "sasrec"}};
+      {"GenSAR", "gensar"}, {"Popularity", "popularity"}, {"BM25", "bm25"}, {"SASRec", "sasrec"},
+      {"Transitions", "transitions"}};
   const std::vector<std::string> columns = {"rec.hr@1",     "rec.hr@5",     "rec.hr@10",
                                             "rec.ndcg@5",   "rec.ndcg@10",  "search.hr@1",
                                             "search.hr@5",  "search.hr@10", "search.ndcg@5",

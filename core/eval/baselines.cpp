@@ -3,6 +3,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -11,9 +13,7 @@
 
 namespace gensar::eval {
 
-std::vector<int64_t> training_rec_clicks(const data::Dataset& ds) {
-  // First held-out example (valid or test, either task) per user: everything from its interaction
-  // on is evaluation data, so only the events before it count.
+std::vector<int64_t> training_event_ends(const data::Dataset& ds) {
   std::vector<int32_t> cutoff(ds.num_users(), std::numeric_limits<int32_t>::max());
   for (data::Task task : {data::Task::kRec, data::Task::kSearch}) {
     for (data::Split split : {data::Split::kValid, data::Split::kTest}) {
@@ -21,12 +21,20 @@ std::vector<int64_t> training_rec_clicks(const data::Dataset& ds) {
         cutoff[ex.user] = std::min(cutoff[ex.user], ex.event_index);
     }
   }
+  std::vector<int64_t> ends(ds.num_users(), 0);
+  ds.for_each_user([&](int32_t user, std::string_view, const std::vector<data::Event>& events) {
+    ends[user] = cutoff[user] == std::numeric_limits<int32_t>::max()
+                     ? static_cast<int64_t>(events.size())
+                     : data::history_end(events, cutoff[user]);
+  });
+  return ends;
+}
+
+std::vector<int64_t> training_rec_clicks(const data::Dataset& ds) {
+  const std::vector<int64_t> ends = training_event_ends(ds);
   std::vector<int64_t> clicks(ds.num_items(), 0);
   ds.for_each_user([&](int32_t user, std::string_view, const std::vector<data::Event>& events) {
-    int64_t end = static_cast<int64_t>(events.size());
-    if (cutoff[user] != std::numeric_limits<int32_t>::max())
-      end = data::history_end(events, cutoff[user]);
-    for (int64_t i = 0; i < end; ++i)
+    for (int64_t i = 0; i < ends[user]; ++i)
       if (events[i].kind == data::EventKind::kRec) ++clicks[events[i].item];
   });
   return clicks;
@@ -128,6 +136,56 @@ BatchRanker sequence_ranker(const data::Dataset& ds, SequenceScorer score_all, i
       const double* row = scores[i].data_ptr<double>();
       const std::vector<double> score(row, row + dsp->num_items());
       const auto& c = cases[i];
+      out->push_back(rank_by_score(score, c.candidates, c.candidates ? c.num_candidates : 0, k));
+    }
+  };
+}
+
+BatchRanker transition_ranker(const data::Dataset& ds, int64_t k, TransitionOptions options) {
+  GENSAR_INPUT_CHECK(options.decay >= 0 && options.decay <= 1 && options.max_history >= 1,
+                     "transitions baseline: decay must be in [0, 1] (got {}) and max history >= 1 "
+                     "(got {})", options.decay, options.max_history);
+  // successors[a] = (b, count) for every b clicked right after a (rec clicks only; the search
+  // events between them do not break the chain), sorted by b.
+  const std::vector<int64_t> ends = training_event_ends(ds);
+  std::vector<std::map<int32_t, int64_t>> counting(ds.num_items());
+  ds.for_each_user([&](int32_t user, std::string_view, const std::vector<data::Event>& events) {
+    int32_t previous = -1;
+    for (int64_t i = 0; i < ends[user]; ++i) {
+      if (events[i].kind != data::EventKind::kRec) continue;
+      if (previous >= 0) ++counting[previous][events[i].item];
+      previous = events[i].item;
+    }
+  });
+  using Successors = std::vector<std::vector<std::pair<int32_t, int64_t>>>;
+  auto successors = std::make_shared<Successors>(ds.num_items());
+  for (int32_t a = 0; a < ds.num_items(); ++a)
+    (*successors)[a].assign(counting[a].begin(), counting[a].end());
+  // Popularity below the smallest transition weight (decay^(max_history - 1) of one count).
+  const std::vector<int64_t> clicks = training_rec_clicks(ds);
+  const double most = static_cast<double>(*std::max_element(clicks.begin(), clicks.end()));
+  const double floor_weight = std::pow(options.decay, options.max_history - 1);
+  const double scale = (options.decay > 0 ? floor_weight : 1.0) / (2.0 * (most + 1.0));
+  auto popularity = std::make_shared<std::vector<double>>(clicks.size());
+  for (size_t i = 0; i < clicks.size(); ++i) (*popularity)[i] = scale * static_cast<double>(clicks[i]);
+  const data::Dataset* dsp = &ds;
+  return [dsp, successors, popularity, options, k](Protocol, data::Task task,
+                                                   const std::vector<EvalCase>& cases,
+                                                   std::vector<RankedList>* out) {
+    GENSAR_INPUT_CHECK(task == data::Task::kRec,
+                       "the transitions baseline ranks recommendation cases only (use --tasks rec)");
+    out->clear();
+    for (const auto& c : cases) {
+      const std::vector<int64_t> history = rec_history(*dsp, c.user, c.event_index);
+      std::vector<double> score = *popularity;
+      double weight = 1.0;
+      const int64_t oldest =
+          std::max<int64_t>(0, static_cast<int64_t>(history.size()) - options.max_history);
+      for (int64_t j = static_cast<int64_t>(history.size()); j-- > oldest; weight *= options.decay) {
+        if (weight == 0) break;
+        for (const auto& [next, count] : (*successors)[history[j]])
+          score[next] += weight * static_cast<double>(count);
+      }
       out->push_back(rank_by_score(score, c.candidates, c.candidates ? c.num_candidates : 0, k));
     }
   };

@@ -6,6 +6,9 @@
 //   categories; data_pipeline/bm25.h), ties by item index;
 // - sasrec (rec only): the embed-collab SASRec model's score of the next item after the user's
 //   earlier rec clicks. Given as a scoring callback so this library does not link gensar_seqrec.
+// - transitions (rec only): item-to-item transitions, the first-order Markov chain of sequential
+//   recommendation: how often each item was clicked right after each of the user's recent clicks
+//   in the training part of the log, the newer clicks weighing more; popularity breaks ties.
 // A baseline asked for a task it does not cover throws InputError.
 #pragma once
 
@@ -22,6 +25,10 @@
 
 namespace gensar::eval {
 
+// Per user, the end of the training part of its events: everything from its first held-out
+// example (valid or test, either task) on is evaluation data.
+std::vector<int64_t> training_event_ends(const data::Dataset& dataset);
+
 // Rec clicks per item in the training part of the log (no held-out target is counted).
 std::vector<int64_t> training_rec_clicks(const data::Dataset& dataset);
 
@@ -35,6 +42,17 @@ BatchRanker popularity_ranker(const data::Dataset& dataset, int64_t k);
 // Builds the BM25 index over the dataset's items (kept alive by the returned ranker).
 BatchRanker bm25_ranker(const data::Dataset& dataset, int64_t k, data::Bm25Params params = {},
                         data::Bm25Fields fields = data::Bm25Fields::kTitleDescription);
+
+// The transitions baseline: score(b) = sum over the last `max_history` rec clicks h_j of the history
+// (j = 0 the newest) of decay^j * count(h_j -> b), count over consecutive rec clicks in the training
+// part of every user's log; plus popularity scaled below any transition, so items no recent click
+// leads to follow in popularity order. `decay` was chosen on the validation split of Amazon
+// Scientific (docs/evaluation.md, "Baselines").
+struct TransitionOptions {
+  double decay = 0.75;
+  int max_history = 50;
+};
+BatchRanker transition_ranker(const data::Dataset& dataset, int64_t k, TransitionOptions options = {});
 
 // histories (dense items, oldest first) -> float scores [histories.size(), num_items]; e.g.
 // seqrec::SasRec::score_all_batch.

@@ -58,20 +58,27 @@ int run_eval(const po::variables_map& vm) {
   eval::EvalResult result;
   std::string run_dir;  // where metrics.json also goes (--run only)
   if (baseline != "none") {
-    GENSAR_INPUT_CHECK(baseline == "popularity" || baseline == "bm25" || baseline == "sasrec",
-                       "--baseline: expected none, popularity, bm25 or sasrec, got '{}'", baseline);
+    GENSAR_INPUT_CHECK(baseline == "popularity" || baseline == "bm25" || baseline == "sasrec" ||
+                           baseline == "transitions",
+                       "--baseline: expected none, popularity, bm25, sasrec or transitions, got '{}'",
+                       baseline);
     GENSAR_INPUT_CHECK(run.empty() && checkpoint.empty(),
                        "--baseline evaluates a baseline: give --dataset, not --run/--checkpoint");
     const std::string dataset_dir = vm["dataset"].as<std::string>();
     GENSAR_INPUT_CHECK(!dataset_dir.empty(), "--baseline {} needs --dataset DIR", baseline);
     data::Dataset ds(dataset_dir);
+    const bool rec_only = baseline == "sasrec" || baseline == "transitions";
     opts.tasks = eval::parse_eval_tasks(
-        tasks != "auto" ? tasks : baseline == "bm25" ? "search" : baseline == "sasrec" ? "rec" : "both");
+        tasks != "auto" ? tasks : baseline == "bm25" ? "search" : rec_only ? "rec" : "both");
     auto candidates = maybe_candidates(dataset_dir, opts.protocols);
     eval::BatchRanker ranker;
     std::shared_ptr<seqrec::SasRec> sasrec;
     if (baseline == "popularity") {
       ranker = eval::popularity_ranker(ds, opts.beams);
+    } else if (baseline == "transitions") {
+      eval::TransitionOptions t;
+      t.decay = vm["transition-decay"].as<double>();
+      ranker = eval::transition_ranker(ds, opts.beams, t);
     } else if (baseline == "bm25") {
       // auto: the document the dataset's search negatives were drawn with (older datasets: all).
       std::string fields = vm["bm25-fields"].as<std::string>();
@@ -157,10 +164,12 @@ void add_eval_options(po::options_description& d) {
       ("out", po::value<std::string>()->default_value(""),
        "directory for metrics.json + cases.jsonl (default RUN/eval/SPLIT; baselines: none)")
       ("baseline", po::value<std::string>()->default_value("none"),
-       "none | popularity | bm25 | sasrec")
+       "none | popularity | bm25 | sasrec | transitions")
       ("bm25-fields", po::value<std::string>()->default_value("auto"),
        "bm25 baseline document: auto (as the dataset's search negatives) | "
        "title-description | all")
+      ("transition-decay", po::value<double>()->default_value(0.75),
+       "transitions baseline: weight of each older click relative to the next newer one")
       ("sasrec-model", po::value<std::string>()->default_value(""),
        "SASRec weights from embed-collab (default DATASET/sasrec_model.pt)")
       ("json", po::bool_switch()->default_value(false), "print the metrics as JSON");

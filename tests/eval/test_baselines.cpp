@@ -112,5 +112,66 @@ TEST(Baselines, SequenceRankerFollowsTheSasRecScores) {
                InputError);
 }
 
+TEST(Baselines, TransitionsRankTheTrainingSuccessorsOfTheRecentClicks) {
+  auto f = testing::make_eval_fixture("transitions");
+  const auto& ds = *f.run.pieces.dataset;
+  auto key_of = [&](int64_t item) { return std::stoi(std::string(ds.item_key(item)).substr(1)); };
+  // Training rec clicks are k = 0..8 (see the popularity test): user u steps from item x to
+  // x + 2u + 1 (mod 8), so the training transitions are the pairs k -> k + 1 for k = 0..7.
+  int64_t count[8][8] = {};
+  int64_t clicks[8] = {};
+  for (int u = 0; u < 6; ++u)
+    for (int k = 0; k <= 8; ++k) {
+      ++clicks[(3 * u + k * (2 * u + 1)) % 8];
+      if (k < 8) ++count[(3 * u + k * (2 * u + 1)) % 8][(3 * u + (k + 1) * (2 * u + 1)) % 8];
+    }
+  TransitionOptions t;
+  t.decay = 0.5;
+  EvalResult r = evaluate_with(transition_ranker(ds, 30, t), ds, f.candidates.get(),
+                               options({data::Task::kRec}), nullptr);
+  const auto& examples = ds.examples(data::Task::kRec, data::Split::kTest);
+  size_t i = 0;
+  for (const auto& rec : r.records) {
+    if (rec.protocol != "full") continue;
+    const auto& ex = examples[i++];
+    double expected[8] = {};
+    double weight = 1.0;
+    const auto history = rec_history(ds, ex.user, ex.event_index);
+    ASSERT_EQ(history.size(), 11u);  // rec clicks k = 0..10 (k = 10 is the valid target)
+    for (size_t j = history.size(); j-- > 0; weight *= 0.5)
+      for (int b = 0; b < 8; ++b) expected[b] += weight * count[key_of(history[j])][b];
+    ASSERT_EQ(rec.items.size(), 8u);
+    for (size_t j = 1; j < rec.items.size(); ++j) {
+      const int a = key_of(rec.items[j - 1]), b = key_of(rec.items[j]);
+      EXPECT_GE(expected[a], expected[b]) << "case " << i << " rank " << j;
+      if (expected[a] == expected[b]) EXPECT_GE(clicks[a], clicks[b]) << "case " << i;
+    }
+  }
+  EXPECT_EQ(i, examples.size());
+  // With no decay only the newest click counts: its most frequent training successor comes first.
+  t.decay = 0;
+  EvalResult newest = evaluate_with(transition_ranker(ds, 30, t), ds, nullptr, [] {
+    EvalOptions o;
+    o.protocols = {Protocol::kFull};
+    o.tasks = {data::Task::kRec};
+    return o;
+  }(), nullptr);
+  i = 0;
+  for (const auto& rec : newest.records) {
+    const auto& ex = examples[i++];
+    const int last = key_of(rec_history(ds, ex.user, ex.event_index).back());
+    const int64_t best = *std::max_element(count[last], count[last] + 8);
+    EXPECT_EQ(count[last][key_of(rec.items.front())], best);
+  }
+  EXPECT_THROW(transition_ranker(ds, 30, TransitionOptions{1.5, 50}), InputError);
+  EXPECT_THROW(evaluate_with(transition_ranker(ds, 30), ds, nullptr, [] {
+                 EvalOptions o;
+                 o.protocols = {Protocol::kFull};
+                 o.tasks = {data::Task::kSearch};
+                 return o;
+               }(), nullptr),
+               InputError);
+}
+
 }  // namespace
 }  // namespace gensar::train

@@ -155,8 +155,9 @@ TEST(OpsReport, PipelineJsonSummaryNamesMetricsAndReport) {
   for (const json& st : s["stages"]) ran.push_back(st.value("stage", "") + ":" + st.value("status", ""));
   EXPECT_EQ(ran, (std::vector<std::string>{"ingest:ran", "embed-text:ran", "embed-collab:ran", "index:ran",
                                            "train:ran", "eval:ran", "baseline-popularity:ran",
-                                           "baseline-bm25:ran", "baseline-sasrec:ran"}));
-  for (const char* system : {"gensar", "popularity", "bm25", "sasrec"}) {
+                                           "baseline-bm25:ran", "baseline-sasrec:ran",
+                                           "baseline-transitions:ran"}));
+  for (const char* system : {"gensar", "popularity", "bm25", "sasrec", "transitions"}) {
     ASSERT_TRUE(s["metrics"].contains(system)) << s.dump(2);
     EXPECT_TRUE(fs::is_regular_file(s["metrics"][system].get<std::string>()));
   }
