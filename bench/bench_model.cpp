@@ -21,6 +21,7 @@
 
 #include "bench/model_step.h"
 #include "core/common/allocator.h"
+#include "core/common/cpu_numerics.h"
 #include "core/model/t5_model.h"
 
 using namespace gensar::model;
@@ -49,6 +50,7 @@ double matmul_gflops(int64_t m, int64_t k, int64_t n) {
 
 int main(int argc, char** argv) {
   const std::string malloc_mode = gensar::retain_freed_memory();  // as gensar itself runs
+  const std::string denormals_mode = gensar::flush_denormals();
   std::string preset = "tiger";
   bool tied = false;
   int64_t batch = 64, source = 128, target = 6, steps = 5, vocab = 10000, threads = 1;
@@ -97,10 +99,10 @@ int main(int argc, char** argv) {
   const double forward_s = seconds_since(t1) / steps;
 
   std::printf("bench_model: preset %s (%s LM head, dropout %.2f), %lld parameters, vocab %lld, "
-              "%lld thread(s), malloc %s\n",
+              "%lld thread(s), malloc %s, denormals %s\n",
               preset.c_str(), tied ? "tied" : "untied", config.dropout_rate,
               static_cast<long long>(parameter_count(config)), static_cast<long long>(vocab),
-              static_cast<long long>(threads), malloc_mode.c_str());
+              static_cast<long long>(threads), malloc_mode.c_str(), denormals_mode.c_str());
   std::printf("  batch %lld, source %lld, target %lld tokens, %lld timed steps\n",
               static_cast<long long>(batch), static_cast<long long>(source),
               static_cast<long long>(target), static_cast<long long>(steps));

@@ -22,6 +22,7 @@
 
 #include "bench/model_step.h"
 #include "core/common/allocator.h"
+#include "core/common/cpu_numerics.h"
 #include "core/model/t5_config.h"
 #include "core/train/batch.h"
 #include "core/train/sample_stream.h"
@@ -106,6 +107,7 @@ LoopFigures trainer_loop(const train::RunPieces& pieces, const fs::path& out, in
 
 int main(int argc, char** argv) {
   gensar::retain_freed_memory();  // as gensar itself runs (core/common/allocator.h)
+  gensar::flush_denormals();      // likewise (core/common/cpu_numerics.h)
   int64_t steps = 10, batch = 64, src = 169, tgt = 6, vocab = 10000, loop_steps = 20;
   int threads = 1;
   bool json = false;

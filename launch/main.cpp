@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "core/common/allocator.h"
+#include "core/common/cpu_numerics.h"
 #include "core/common/check.h"
 #include "core/common/log.h"
 #include "launch/config.h"
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   gensar::retain_freed_memory();  // before the first large allocation (core/common/allocator.h)
+  gensar::flush_denormals();      // subnormal floats cost microcode assists (core/common/cpu_numerics.h)
   const std::string name = argv[1];
   const Verb* verb = find_verb(name);
   if (!verb) {
