@@ -86,8 +86,12 @@ void store_ini(const Verb& verb, const IniFile& ini, const std::string& path,
                          entry.line, key, entry.value);
       if (!on) continue;
       args.push_back("--" + key);
+    } else if (entry.value.empty()) {
+      // `key =` (an empty string, as dump_config writes unset paths) must stay a value: boost reads
+      // "--key=" as a missing argument, but takes a separate empty token.
+      args = {"--" + key, ""};
     } else {
-      args.push_back("--" + key + "=" + entry.value);
+      args.push_back("--" + key + "=" + entry.value);  // one token: values may start with '-'
     }
     po::variables_map one;
     try {

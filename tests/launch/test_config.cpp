@@ -121,6 +121,19 @@ TEST(Config, FileValueAppliesAndFlagOverrides) {
   EXPECT_EQ(vm["log-level"].as<std::string>(), "debug");
 }
 
+// A run records its resolved options with dump_config (RUN/config.ini); that file must read back as
+// a config, empty strings (unset paths) included.
+TEST(Config, DumpedConfigReadsBackWithEmptyValues) {
+  for (const char* name : {"eval"}) {  // every option has a default; several are empty paths
+    const Verb* verb = find_verb(name);
+    ASSERT_NE(verb, nullptr) << name;
+    const std::string dumped = dump_config(*verb, resolve(*verb, {}));
+    ASSERT_NE(dumped.find(" = \n"), std::string::npos) << name << " has no empty value:\n" << dumped;
+    const std::string path = write_file(std::string("dumped-") + name + ".ini", dumped);
+    EXPECT_EQ(dump_config(*verb, resolve(*verb, {"--config", path})), dumped) << name;
+  }
+}
+
 TEST(Check, MessageCarriesContext) {
   try {
     int rows = 3;

@@ -1,6 +1,7 @@
 // Tiny T5 configurations and inputs shared by the model tests (fast on one core).
 #pragma once
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "core/model/t5_config.h"
@@ -31,16 +32,19 @@ struct TinyBatch {
 
 // Rows of different lengths (padding at the end), labels shifted from decoder inputs, one
 // ignored label position.
+// Draws from its own generator: the TP tests build a batch on every rank thread at once, and the
+// global generator (torch::manual_seed) shared between them gave the ranks different batches when
+// their draws interleaved.
 inline TinyBatch tiny_batch(int64_t vocab, uint64_t seed = 7) {
-  torch::manual_seed(seed);
+  at::Generator gen = at::detail::createCPUGenerator(seed);
   TinyBatch b;
   const int64_t B = 3, S = 7, T = 5;
-  b.input_ids = torch::randint(2, vocab, {B, S}, torch::kLong);
+  b.input_ids = torch::randint(2, vocab, {B, S}, gen, torch::kLong);
   b.attention_mask = torch::ones({B, S}, torch::kLong);
   b.attention_mask.index_put_({1, torch::indexing::Slice(5, torch::indexing::None)}, 0);
   b.attention_mask.index_put_({2, torch::indexing::Slice(3, torch::indexing::None)}, 0);
   b.input_ids.masked_fill_(b.attention_mask == 0, 0);
-  b.labels = torch::randint(2, vocab, {B, T}, torch::kLong);
+  b.labels = torch::randint(2, vocab, {B, T}, gen, torch::kLong);
   b.labels.index_put_({2, 4}, -100);
   b.decoder_input_ids = torch::zeros({B, T}, torch::kLong);
   b.decoder_input_ids.index_put_({torch::indexing::Slice(), torch::indexing::Slice(1, T)},
