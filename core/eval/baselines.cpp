@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <string>
 
@@ -146,13 +146,16 @@ BatchRanker transition_ranker(const data::Dataset& ds, int64_t k, TransitionOpti
                      "transitions baseline: decay must be in [0, 1] (got {}) and max history >= 1 "
                      "(got {})", options.decay, options.max_history);
   // successors[a] = (b, count) for every b clicked right after a (rec clicks only; the search
-  // events between them do not break the chain), sorted by b.
+  // events between them do not break the chain), sorted by b; clicks as training_rec_clicks counts
+  // them, in the same pass over the log.
   const std::vector<int64_t> ends = training_event_ends(ds);
   std::vector<std::map<int32_t, int64_t>> counting(ds.num_items());
+  std::vector<int64_t> clicks(ds.num_items(), 0);
   ds.for_each_user([&](int32_t user, std::string_view, const std::vector<data::Event>& events) {
     int32_t previous = -1;
     for (int64_t i = 0; i < ends[user]; ++i) {
       if (events[i].kind != data::EventKind::kRec) continue;
+      ++clicks[events[i].item];
       if (previous >= 0) ++counting[previous][events[i].item];
       previous = events[i].item;
     }
@@ -162,7 +165,6 @@ BatchRanker transition_ranker(const data::Dataset& ds, int64_t k, TransitionOpti
   for (int32_t a = 0; a < ds.num_items(); ++a)
     (*successors)[a].assign(counting[a].begin(), counting[a].end());
   // Popularity below the smallest transition weight (decay^(max_history - 1) of one count).
-  const std::vector<int64_t> clicks = training_rec_clicks(ds);
   const double most = static_cast<double>(*std::max_element(clicks.begin(), clicks.end()));
   const double floor_weight = std::pow(options.decay, options.max_history - 1);
   const double scale = (options.decay > 0 ? floor_weight : 1.0) / (2.0 * (most + 1.0));

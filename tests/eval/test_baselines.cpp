@@ -16,9 +16,10 @@ namespace gensar::train {
 using namespace ::gensar::eval;
 namespace {
 
-EvalOptions options(std::vector<data::Task> tasks) {
+EvalOptions options(std::vector<data::Task> tasks,
+                    std::vector<Protocol> protocols = {Protocol::kCandidates, Protocol::kFull}) {
   EvalOptions o;
-  o.protocols = {Protocol::kCandidates, Protocol::kFull};
+  o.protocols = std::move(protocols);
   o.tasks = std::move(tasks);
   o.beams = 30;
   return o;
@@ -103,13 +104,9 @@ TEST(Baselines, SequenceRankerFollowsTheSasRecScores) {
     for (int64_t j = 1; j < s.size(0); ++j) EXPECT_GE(s[j - 1].item<float>(), s[j].item<float>());
   }
   EXPECT_EQ(i, examples.size());
-  EXPECT_THROW(evaluate_with(ranker, ds, nullptr, [] {
-                 EvalOptions o;
-                 o.protocols = {Protocol::kFull};
-                 o.tasks = {data::Task::kSearch};
-                 return o;
-               }(), nullptr),
-               InputError);
+  EXPECT_THROW(
+      evaluate_with(ranker, ds, nullptr, options({data::Task::kSearch}, {Protocol::kFull}), nullptr),
+      InputError);
 }
 
 TEST(Baselines, TransitionsRankTheTrainingSuccessorsOfTheRecentClicks) {
@@ -150,12 +147,8 @@ TEST(Baselines, TransitionsRankTheTrainingSuccessorsOfTheRecentClicks) {
   EXPECT_EQ(i, examples.size());
   // With no decay only the newest click counts: its most frequent training successor comes first.
   t.decay = 0;
-  EvalResult newest = evaluate_with(transition_ranker(ds, 30, t), ds, nullptr, [] {
-    EvalOptions o;
-    o.protocols = {Protocol::kFull};
-    o.tasks = {data::Task::kRec};
-    return o;
-  }(), nullptr);
+  EvalResult newest = evaluate_with(transition_ranker(ds, 30, t), ds, nullptr,
+                                    options({data::Task::kRec}, {Protocol::kFull}), nullptr);
   i = 0;
   for (const auto& rec : newest.records) {
     const auto& ex = examples[i++];
@@ -164,12 +157,8 @@ TEST(Baselines, TransitionsRankTheTrainingSuccessorsOfTheRecentClicks) {
     EXPECT_EQ(count[last][key_of(rec.items.front())], best);
   }
   EXPECT_THROW(transition_ranker(ds, 30, TransitionOptions{1.5, 50}), InputError);
-  EXPECT_THROW(evaluate_with(transition_ranker(ds, 30), ds, nullptr, [] {
-                 EvalOptions o;
-                 o.protocols = {Protocol::kFull};
-                 o.tasks = {data::Task::kSearch};
-                 return o;
-               }(), nullptr),
+  EXPECT_THROW(evaluate_with(transition_ranker(ds, 30), ds, nullptr,
+                             options({data::Task::kSearch}, {Protocol::kFull}), nullptr),
                InputError);
 }
 
