@@ -195,6 +195,7 @@ T5Output T5ModelImpl::forward(const torch::Tensor& input_ids, const torch::Tenso
                         .view({b, t});
   out.token_count = (labels != -100).sum(1);
   auto counts = out.token_count.to(torch::kFloat);
+  out.token_loss = token_loss;
   out.example_loss = token_loss.sum(1) / counts.clamp_min(1.0);
   out.loss = token_loss.sum() / counts.sum().clamp_min(1.0);
   return out;

@@ -36,6 +36,7 @@ struct T5Output {
   torch::Tensor loss;          // scalar: mean cross-entropy over tokens whose label != -100
   torch::Tensor example_loss;  // [B]: mean cross-entropy over each example's labelled tokens
   torch::Tensor token_count;   // [B]: labelled tokens per example (int64)
+  torch::Tensor token_loss;    // [B, T]: cross-entropy per label token (0 where label == -100)
 };
 
 // Incremental decoding state: encoder output, its mask, and per decoder layer the K/V caches.

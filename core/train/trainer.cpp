@@ -46,6 +46,9 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> bu
       mesh_(std::move(mesh)),
       validate_(std::move(validate)) {
   GENSAR_INPUT_CHECK(!options_.out.empty(), "--out is required");
+  if (builder_->dataset().num_items() > 0)
+    id_levels_ = {static_cast<int64_t>(builder_->collaborative_id(0).size()),
+                  static_cast<int64_t>(builder_->semantic_id(0).size())};
   if (builder_->options().id_softmax == IdSoftmax::kCatalogue)
     impl_->catalogue_loss = std::make_unique<CatalogueSoftmaxLoss>(*builder_);
   GENSAR_INPUT_CHECK(options_.batch_size >= 1, "--batch-size must be >= 1 (got {})", options_.batch_size);
@@ -180,10 +183,10 @@ model::T5Output Trainer::forward_with_loss(const Batch& batch) {
     return model_->forward(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, batch.labels);
   model::T5Output out =
       model_->forward(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, {});
-  torch::Tensor token_loss =
+  out.token_loss =
       impl_->catalogue_loss->token_losses(model_->gather_logits(out.logits), batch.labels);
   out.token_count = (batch.labels != -100).sum(1);
-  out.example_loss = token_loss.sum(1) / out.token_count.to(torch::kFloat).clamp_min(1.0);
+  out.example_loss = out.token_loss.sum(1) / out.token_count.to(torch::kFloat).clamp_min(1.0);
   return out;
 }
 
@@ -209,8 +212,13 @@ StepRecord Trainer::train_step() {
     static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   impl_->optimizer->zero_grad();
 
-  // [loss sum, token count] per task + the total token loss sum
-  torch::Tensor stats = torch::zeros({kNumTasks * 2 + 1}, torch::kFloat64);
+  // [loss sum, example count] per task, the total token loss sum, then the loss sum at each
+  // identifier level for rec and search: where the per-token mean hides whether the first code,
+  // the one the history must decide, is learnt (docs/training.md, "Per-level loss").
+  const int64_t level_base = kNumTasks * 2 + 1;
+  const int64_t level_offset[2] = {level_base, level_base + id_levels_[0]};
+  torch::Tensor stats =
+      torch::zeros({level_base + id_levels_[0] + id_levels_[1]}, torch::kFloat64);
   auto st = stats.accessor<double, 1>();
   for (int64_t m = 0; m < options_.grad_accum; ++m) {
     const int64_t begin = m * options_.batch_size;
@@ -231,11 +239,17 @@ StepRecord Trainer::train_step() {
     auto ex_acc = ex.accessor<double, 1>();
     auto ts = token_sum.detach().to(torch::kFloat64);
     auto ts_acc = ts.accessor<double, 1>();
+    auto tl = out.token_loss.detach().to(torch::kFloat64);
+    auto tl_acc = tl.accessor<double, 2>();
     for (size_t r = 0; r < micro.size(); ++r) {
       const int t = static_cast<int>(batch.tasks[r]);
       st[2 * t] += ex_acc[r];
       st[2 * t + 1] += 1;
       st[kNumTasks * 2] += ts_acc[r];
+      const int slot = t == static_cast<int>(Task::kRec) ? 0 : t == static_cast<int>(Task::kSearch) ? 1 : -1;
+      // Position 0 of an identifier target is its marker token, 1..levels its codes.
+      if (slot >= 0 && tl.size(1) > id_levels_[slot])
+        for (int64_t j = 0; j < id_levels_[slot]; ++j) st[level_offset[slot] + j] += tl_acc[r][j + 1];
     }
   }
   const double grad_norm =
@@ -261,6 +275,13 @@ StepRecord Trainer::train_step() {
   rec.loss = st[kNumTasks * 2] / global_tokens;
   for (int t = 0; t < kNumTasks; ++t)
     if (st[2 * t + 1] > 0) rec.task_loss[task_name(static_cast<Task>(t))] = st[2 * t] / st[2 * t + 1];
+  for (int slot = 0; slot < 2; ++slot) {
+    const int t = static_cast<int>(slot == 0 ? Task::kRec : Task::kSearch);
+    if (st[2 * t + 1] <= 0) continue;
+    std::vector<double>& out = rec.id_level_loss[task_name(static_cast<Task>(t))];
+    for (int64_t j = 0; j < id_levels_[slot]; ++j)
+      out.push_back(st[level_offset[slot] + j] / st[2 * t + 1]);
+  }
   rec.lr = lr;
   rec.grad_norm = grad_norm;
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

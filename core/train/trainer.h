@@ -11,6 +11,7 @@
 // ranks) divided by its label-token count, so DP x accumulation equals one big batch.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -104,6 +105,7 @@ class Trainer {
   // patience counter, and the mesh and global batch it was trained with.
   TrainState state_;
   int64_t total_steps_ = 0, global_batch_ = 0, epoch_size_ = 0;
+  std::array<int64_t, 2> id_levels_ = {0, 0};  // identifier tokens: collaborative, semantic
   int64_t stop_after_ = -1;
   std::vector<StepRecord> history_;
 };

@@ -43,6 +43,7 @@ void TrainingLog::step(const StepRecord& rec) {
                       {"epoch", rec.consumed_samples / o_.epoch_size}, {"loss", rec.loss},
                       {"task_loss", rec.task_loss}, {"lr", rec.lr},
                       {"grad_norm", rec.grad_norm}, {"samples_per_s", rec.samples_per_s}};
+  if (!rec.id_level_loss.empty()) j["id_level_loss"] = rec.id_level_loss;
   metrics_ << j.dump() << "\n";
   metrics_.flush();
   const double window_s =

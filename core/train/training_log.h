@@ -18,6 +18,8 @@ struct StepRecord {
   int64_t consumed_samples = 0;
   double loss = 0;                 // global token-mean cross-entropy of the step
   std::map<std::string, double> task_loss;  // per task: mean example loss
+  // rec and search: mean loss at each identifier level (first code first), summed over examples
+  std::map<std::string, std::vector<double>> id_level_loss;
   double lr = 0;
   double grad_norm = 0;
   double samples_per_s = 0;

@@ -2,8 +2,11 @@
 // beam search over the catalogue), a run stopped at step k and resumed replays the uninterrupted
 // run's per-step losses bit for bit, and run_loader reads the checkpoint back into an equal model.
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/train/run_loader.h"
@@ -109,7 +112,26 @@ TEST(Trainer, ResumeReplaysTheUninterruptedLossesBitForBit) {
     EXPECT_EQ(second.history()[i].loss, whole.history()[3 + i].loss) << "step " << 4 + i;
     EXPECT_EQ(second.history()[i].grad_norm, whole.history()[3 + i].grad_norm);
     EXPECT_EQ(second.history()[i].task_loss, whole.history()[3 + i].task_loss);
+    EXPECT_EQ(second.history()[i].id_level_loss, whole.history()[3 + i].id_level_loss);
   }
+  // Per-level identifier losses: one per code of the task's identifier kind, and together with the
+  // marker and end tokens they make up the example's summed loss.
+  for (const StepRecord& rec : whole.history()) {
+    for (const auto& [task, levels] : rec.id_level_loss) {
+      ASSERT_TRUE(task == "rec" || task == "search") << task;
+      const auto id = task == "rec" ? run.pieces.builder->collaborative_id(0)
+                                    : run.pieces.builder->semantic_id(0);
+      ASSERT_EQ(levels.size(), id.size()) << task;
+      double sum = 0;
+      for (double l : levels) {
+        EXPECT_TRUE(std::isfinite(l) && l >= 0) << task << " " << l;
+        sum += l;
+      }
+      EXPECT_LE(sum, rec.task_loss.at(task) * static_cast<double>(id.size() + 2) + 1e-9) << task;
+    }
+  }
+  EXPECT_TRUE(std::any_of(whole.history().begin(), whole.history().end(),
+                          [](const StepRecord& r) { return r.id_level_loss.count("rec") > 0; }));
   // Final weights are identical too.
   auto a = whole_model->named_parameters();
   auto b = m->named_parameters();
