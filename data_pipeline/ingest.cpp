@@ -16,7 +16,6 @@
 #include <functional>
 #include <memory>
 #include <sstream>
-#include <unordered_map>
 
 #include "core/common/atomic_file.h"
 #include "core/common/check.h"
@@ -27,6 +26,7 @@
 #include "data_pipeline/ingest_dataset.h"
 #include "data_pipeline/ingest_shard.h"
 #include "data_pipeline/query_words.h"
+#include "data_pipeline/string_index.h"
 #include "distributed/watchdog.h"
 
 namespace gensar::data {
@@ -110,9 +110,10 @@ class BucketSink : public RawSink {
     GENSAR_INPUT_CHECK(events_seen_ == 0,
                        "{}: item '{}' comes after events; readers must emit every item first",
                        source_, item.id);
-    auto [it, inserted] = item_index_.emplace(item.id, static_cast<int32_t>(items_.size()));
-    GENSAR_INPUT_CHECK(inserted, "{}: duplicate item key '{}'", source_, item.id);
+    GENSAR_INPUT_CHECK(item_index_.find(item.id) < 0, "{}: duplicate item key '{}'", source_, item.id);
+    const int32_t id = static_cast<int32_t>(items_.size());
     items_.push_back(std::move(item));
+    item_index_.insert(items_.back().id, id);
     popularity_.push_back(0);
     item_query_.push_back(-2);
   }
@@ -120,10 +121,9 @@ class BucketSink : public RawSink {
   void event(RawEvent&& e) override {
     ++events_seen_;
     GENSAR_INPUT_CHECK(!e.user.empty(), "{}: event with an empty user key", source_);
-    auto it = item_index_.find(e.item);
-    GENSAR_INPUT_CHECK(it != item_index_.end(), "{}: unknown item '{}' in the events of user '{}'",
+    const int32_t item = item_index_.find(e.item);
+    GENSAR_INPUT_CHECK(item >= 0, "{}: unknown item '{}' in the events of user '{}'",
                        source_, e.item, e.user);
-    int32_t item = it->second;
     int32_t query = -1;
     if (e.kind == EventKind::kSearch) {
       GENSAR_INPUT_CHECK(!e.query.empty(), "{}: search event of user '{}' has no query text",
@@ -148,11 +148,11 @@ class BucketSink : public RawSink {
 
  private:
   int32_t query_id(const std::string& text) {
-    auto it = query_index_.find(text);  // (emplace would allocate a node for every lookup)
-    if (it != query_index_.end()) return it->second;
-    int32_t id = static_cast<int32_t>(queries_.size());
-    query_index_.emplace(text, id);
+    const int32_t found = query_index_.find(text);
+    if (found >= 0) return found;
+    const int32_t id = static_cast<int32_t>(queries_.size());
     queries_.push_back(text);
+    query_index_.insert(text, id);
     return id;
   }
   int32_t derived_query(int32_t item) {
@@ -171,7 +171,12 @@ class BucketSink : public RawSink {
     return u < options_.search_fraction;
   }
   void write(const std::string& user, const FixedPart& p) {
-    int b = static_cast<int>(xxh64(user) % static_cast<uint64_t>(options_.buckets));
+    // Readers emit a user's events together: hash the key once per run of its events.
+    if (user != bucket_user_) {
+      bucket_user_ = user;
+      bucket_ = static_cast<int>(xxh64(user) % static_cast<uint64_t>(options_.buckets));
+    }
+    const int b = bucket_;
     std::FILE* f = files_[b];
     uint32_t len = static_cast<uint32_t>(user.size());
     // One record, one unlocked write (the sink is single-threaded).
@@ -195,13 +200,24 @@ class BucketSink : public RawSink {
   const IngestOptions& options_;
   bool derive_;
   std::string source_;
-  std::unordered_map<std::string, int32_t> item_index_;
-  std::unordered_map<std::string, int32_t> query_index_;
+  // The keys stay in items_ and queries_ (declared above, so they outlive the indexes).
+  struct ItemKey {
+    const std::vector<RawItem>* items;
+    std::string_view operator()(int32_t id) const { return (*items)[id].id; }
+  };
+  struct QueryKey {
+    const StringColumn* queries;
+    std::string_view operator()(int32_t id) const { return queries->get(id); }
+  };
+  StringIndex<ItemKey> item_index_{ItemKey{&items_}};
+  StringIndex<QueryKey> query_index_{QueryKey{&queries_}};
   std::vector<int32_t> item_query_;  // -2 not computed yet, -1 no query words
   std::vector<std::FILE*> files_;
   std::vector<std::unique_ptr<char[]>> buffers_;
   int64_t events_seen_ = 0;
   std::string record_;
+  std::string bucket_user_;  // the last user written, and its bucket
+  int bucket_ = 0;
 };
 
 // ---- helpers ------------------------------------------------------------------------------------

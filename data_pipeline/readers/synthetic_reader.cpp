@@ -1,7 +1,6 @@
 #include "data_pipeline/readers/synthetic_reader.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <numeric>
 #include <unordered_set>
@@ -48,11 +47,38 @@ std::string capitalised(std::string word) {
   return word;
 }
 
+// Earlier-listed preferences are preferred: index k of n with weight 1/(k+1). The weights and
+// their total are computed once per run (World holds one per list length) instead of per draw;
+// same doubles, same arithmetic order, so the same picks.
+class PreferredIndex {
+ public:
+  explicit PreferredIndex(size_t n) : weight_(n) {
+    for (size_t k = 0; k < n; ++k) {
+      weight_[k] = 1.0 / (k + 1);
+      total_ += weight_[k];
+    }
+  }
+  size_t operator()(Rng& rng) const {
+    const size_t n = weight_.size();
+    double pick = rng.uniform() * total_;
+    for (size_t k = 0; k + 1 < n; ++k) {
+      pick -= weight_[k];
+      if (pick < 0) return k;
+    }
+    return n - 1;
+  }
+
+ private:
+  std::vector<double> weight_;
+  double total_ = 0;
+};
+
 // Everything about the world that is O(items + vocabulary): words, item topics/clusters,
 // popularity, and the sampling tables. Users are simulated on top of it, one at a time.
 class World {
  public:
-  explicit World(const SyntheticOptions& o) : o_(o) {
+  explicit World(const SyntheticOptions& o)
+      : o_(o), preferred_topic_(std::max(o.topics_per_user, 1)), preferred_cluster_(std::max(o.clusters_per_user, 1)) {
     GENSAR_INPUT_CHECK(o.users > 0 && o.items > 0, "synthetic: users ({}) and items ({}) must be positive",
                        o.users, o.items);
     GENSAR_INPUT_CHECK(o.topics > 0 && o.clusters > 0, "synthetic: topics ({}) and clusters ({}) must be positive",
@@ -75,6 +101,9 @@ class World {
   }
 
   const SyntheticOptions& options() const { return o_; }
+  // Draws an index into a user's topic (cluster) preferences.
+  const PreferredIndex& preferred_topic() const { return preferred_topic_; }
+  const PreferredIndex& preferred_cluster() const { return preferred_cluster_; }
   const std::vector<SyntheticItemTruth>& truth() const { return truth_; }
   const std::vector<std::string>& topic_words(int t) const { return topic_words_[t]; }
 
@@ -82,14 +111,17 @@ class World {
     const int t = truth_[i].topic;
     const auto& words = topic_words_[t];
     Rng rng(o_.seed, kText, static_cast<uint64_t>(i));
+    const TitleDraw title = draw_title(rng);
     RawItem out;
     out.id = synthetic_item_id(i);
-    out.brand = capitalised(brands_[t][rng.below(kBrandsPerTopic)]);
-    // Title: 3-4 topic words (head words more likely) and one generic word.
-    int title_words = 3 + static_cast<int>(rng.below(2));
+    out.brand = capitalised(brands_[t][title.brand]);
     out.title = out.brand;
-    for (int k = 0; k < title_words; ++k) out.title += " " + capitalised(words[topic_word_index(rng)]);
-    out.title += " " + capitalised(generic_[rng.below(kGenericWords)]);
+    for (int k = 0; k < title.count; ++k) {
+      out.title += ' ';
+      out.title += capitalised(words[title.words[k]]);
+    }
+    out.title += ' ';
+    out.title += capitalised(generic_[rng.below(kGenericWords)]);
     int desc_words = 10 + static_cast<int>(rng.below(11));
     for (int k = 0; k < desc_words; ++k) {
       if (!out.description.empty()) out.description += ' ';
@@ -100,46 +132,51 @@ class World {
   }
 
   // The words a searcher of item i would type: its topic or subcategory name, then title or topic words.
-  std::string query(int64_t i, Rng& rng) const {
-    const int t = truth_[i].topic;
+  // Only the title's topic words matter here (vocabulary words are lower case already), so the
+  // title's random draws are replayed instead of building the whole item text per search event:
+  // that was the generator's largest cost. Same draws, same query.
+  // `t` is item i's topic (the caller has it from its pick: truth_[i] would be one more cache miss).
+  std::string query(int64_t i, int t, Rng& rng) const {
     const auto& words = topic_words_[t];
-    RawItem it = item(i);
-    std::vector<std::string> title_words;
-    {
-      std::string w;
-      for (char c : it.title + " ") {
-        if (c == ' ') {
-          if (!w.empty()) title_words.push_back(w);
-          w.clear();
-        } else {
-          w.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-        }
-      }
-    }
-    // title_words[0] is the brand and the last one generic: keep the topic words between them.
-    std::vector<std::string> query_words;
-    query_words.push_back(rng.chance(0.5) ? words[0] : words[1 + subcategory(i)]);
+    Rng text_rng(o_.seed, kText, static_cast<uint64_t>(i));
+    const TitleDraw title = draw_title(text_rng);
+    // Every vocabulary word is unique, so a word is identified by its index in `words`.
+    int query_words[3];
+    int n = 0;
+    query_words[n++] = rng.chance(0.5) ? 0 : 1 + subcategory(i);
     int extra = static_cast<int>(rng.below(3));  // 0..2 more words
     for (int k = 0; k < extra; ++k) {
-      std::string w = (rng.chance(0.6) && title_words.size() > 2)
-                          ? title_words[1 + rng.below(title_words.size() - 2)]
-                          : words[topic_word_index(rng)];
-      if (std::find(query_words.begin(), query_words.end(), w) == query_words.end()) query_words.push_back(w);
+      // The title is brand, `count` topic words, one generic word: pick among the topic words.
+      const uint64_t title_size = static_cast<uint64_t>(title.count) + 2;
+      int w = rng.chance(0.6) ? title.words[rng.below(title_size - 2)] : topic_word_index(rng);
+      if (std::find(query_words, query_words + n, w) == query_words + n) query_words[n++] = w;
     }
     std::string q;
-    for (const auto& w : query_words) q += (q.empty() ? "" : " ") + w;
+    for (int k = 0; k < n; ++k) {
+      if (k > 0) q += ' ';
+      q += words[query_words[k]];
+    }
     return q;
   }
 
+  // An item at a sorted position, with the popularity prefix sum through it: the binary search
+  // over the sums ends on the line that holds the item and its topic (separate arrays of sums,
+  // items and topics cost a cache miss each per draw, the generator's main cost).
+  struct Pick {
+    double cumulative;  // popularity of the sorted positions up to and including this one
+    int64_t item;
+    int topic;
+  };
   // Draws an item from sorted positions [begin, end) proportionally to popularity.
-  int64_t sample_range(size_t begin, size_t end, Rng& rng) const {
-    double lo = cumulative_[begin], hi = cumulative_[end];
+  const Pick& sample_range(size_t begin, size_t end, Rng& rng) const {
+    double lo = begin == 0 ? 0.0 : picks_[begin - 1].cumulative, hi = picks_[end - 1].cumulative;
     double u = lo + rng.uniform() * (hi - lo);
-    size_t pos = std::upper_bound(cumulative_.begin() + begin + 1, cumulative_.begin() + end + 1, u) -
-                 cumulative_.begin() - 1;
-    return order_[std::min(pos, end - 1)];
+    size_t pos = std::upper_bound(picks_.begin() + begin, picks_.begin() + end, u,
+                                  [](double v, const Pick& p) { return v < p.cumulative; }) -
+                 picks_.begin();
+    return picks_[std::min(pos, end - 1)];
   }
-  int64_t sample_global(Rng& rng) const { return sample_range(0, order_.size(), rng); }
+  const Pick& sample_global(Rng& rng) const { return sample_range(0, picks_.size(), rng); }
   // Items of topic t, or of (t, cluster c): contiguous in the sorted order.
   std::pair<size_t, size_t> topic_range(int t) const {
     return {bucket_start_[static_cast<size_t>(t) * o_.clusters],
@@ -150,9 +187,22 @@ class World {
     return {bucket_start_[b], bucket_start_[b + 1]};
   }
   // A topic drawn proportionally to its items' total popularity.
-  int sample_topic(Rng& rng) const { return truth_[sample_global(rng)].topic; }
+  int sample_topic(Rng& rng) const { return sample_global(rng).topic; }
 
  private:
+  // The first draws of an item's text stream: brand, then 3-4 topic words (head words more likely).
+  struct TitleDraw {
+    int brand = 0;
+    int count = 0;
+    int words[4] = {0, 0, 0, 0};
+  };
+  TitleDraw draw_title(Rng& rng) const {
+    TitleDraw d;
+    d.brand = static_cast<int>(rng.below(kBrandsPerTopic));
+    d.count = 3 + static_cast<int>(rng.below(2));
+    for (int k = 0; k < d.count; ++k) d.words[k] = topic_word_index(rng);
+    return d;
+  }
   int topic_word_index(Rng& rng) const {
     // Zipf-like inside the vocabulary: squaring a uniform favours the head words.
     double u = rng.uniform();
@@ -208,13 +258,17 @@ class World {
     }
     // Sort by (topic, cluster): every topic and every bucket is then a contiguous range of one
     // popularity prefix-sum array.
-    order_.resize(n);
-    std::iota(order_.begin(), order_.end(), 0);
-    std::stable_sort(order_.begin(), order_.end(), [&](int64_t a, int64_t b) {
+    std::vector<int64_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
       return std::make_pair(truth_[a].topic, truth_[a].cluster) < std::make_pair(truth_[b].topic, truth_[b].cluster);
     });
-    cumulative_.assign(n + 1, 0.0);
-    for (int64_t k = 0; k < n; ++k) cumulative_[k + 1] = cumulative_[k] + truth_[order_[k]].popularity;
+    picks_.resize(n);
+    double cumulative = 0.0;
+    for (int64_t k = 0; k < n; ++k) {
+      cumulative += truth_[order[k]].popularity;
+      picks_[k] = Pick{cumulative, order[k], truth_[order[k]].topic};
+    }
     const size_t buckets = static_cast<size_t>(o_.topics) * o_.clusters;
     bucket_start_.assign(buckets + 1, 0);
     std::vector<size_t> counts(buckets, 0);
@@ -223,27 +277,15 @@ class World {
   }
 
   SyntheticOptions o_;
+  PreferredIndex preferred_topic_, preferred_cluster_;
   std::vector<std::string> generic_;
   std::vector<std::string> departments_;
   std::vector<std::vector<std::string>> topic_words_;
   std::vector<std::vector<std::string>> brands_;
   std::vector<SyntheticItemTruth> truth_;
-  std::vector<int64_t> order_;       // item indices sorted by (topic, cluster)
-  std::vector<double> cumulative_;   // popularity prefix sums over order_
-  std::vector<size_t> bucket_start_; // (topic, cluster) -> first position in order_
+  std::vector<Pick> picks_;          // items sorted by (topic, cluster), with popularity prefix sums
+  std::vector<size_t> bucket_start_; // (topic, cluster) -> first position in picks_
 };
-
-// Earlier-listed preferences are preferred: index k with weight 1/(k+1).
-size_t preferred_index(size_t n, Rng& rng) {
-  double total = 0;
-  for (size_t k = 0; k < n; ++k) total += 1.0 / (k + 1);
-  double pick = rng.uniform() * total;
-  for (size_t k = 0; k + 1 < n; ++k) {
-    pick -= 1.0 / (k + 1);
-    if (pick < 0) return k;
-  }
-  return n - 1;
-}
 
 // One user's life: preferred topics (drifting) and clusters, clicks drawn from them.
 void simulate_user(const World& world, int64_t u, RawSink& sink) {
@@ -257,25 +299,28 @@ void simulate_user(const World& world, int64_t u, RawSink& sink) {
   double time = static_cast<double>(o.start_time) + rng.uniform() * 365.0 * 86400.0;
   std::unordered_set<int64_t> clicked;
   const std::string user_id = synthetic_user_id(u);
+  const PreferredIndex& preferred_topic = world.preferred_topic();
+  const PreferredIndex& preferred_cluster = world.preferred_cluster();
 
   for (int64_t e = 0; e < n_events; ++e) {
     if (rng.chance(o.drift)) topics[rng.below(topics.size())] = world.sample_topic(rng);
-    int64_t item = -1;
+    const World::Pick* pick = nullptr;
     for (int attempt = 0; attempt < 8; ++attempt) {
       if (rng.chance(o.popular_share)) {
-        item = world.sample_global(rng);
+        pick = &world.sample_global(rng);
       } else {
-        const int t = topics[preferred_index(topics.size(), rng)];
+        const int t = topics[preferred_topic(rng)];
         auto range = world.topic_range(t);
         if (rng.chance(o.cluster_affinity)) {
-          auto bucket = world.bucket_range(t, clusters[preferred_index(clusters.size(), rng)]);
+          auto bucket = world.bucket_range(t, clusters[preferred_cluster(rng)]);
           if (bucket.second > bucket.first) range = bucket;
         }
         if (range.second == range.first) range = {0, static_cast<size_t>(o.items)};
-        item = world.sample_range(range.first, range.second, rng);
+        pick = &world.sample_range(range.first, range.second, rng);
       }
-      if (!clicked.count(item)) break;  // mostly new items, like 5-core review data
+      if (!clicked.count(pick->item)) break;  // mostly new items, like 5-core review data
     }
+    const int64_t item = pick->item;
     clicked.insert(item);
     time += 60.0 + rng.exponential(2.0 * 86400.0);
     RawEvent event;
@@ -285,7 +330,7 @@ void simulate_user(const World& world, int64_t u, RawSink& sink) {
     event.position = e;
     if (rng.chance(o.search_share)) {
       event.kind = EventKind::kSearch;
-      event.query = world.query(item, rng);
+      event.query = world.query(item, pick->topic, rng);
     } else {
       event.kind = EventKind::kRec;
     }

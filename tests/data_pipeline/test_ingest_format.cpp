@@ -10,11 +10,30 @@
 #include "data_pipeline/checksum.h"
 #include "data_pipeline/dataset.h"
 #include "data_pipeline/query_words.h"
+#include "data_pipeline/string_index.h"
 #include "ingest_fixtures.h"
 
 using namespace gensar;
 using namespace gensar::data;
 using namespace gensar::data::testing;
+
+TEST(StringIndex, FindsShortAndLongKeysAcrossGrowth) {
+  // Keys of every length around the inline limit (23 bytes), enough to grow the table a few times.
+  std::vector<std::string> keys;
+  for (int i = 0; i < 5000; ++i) keys.push_back(std::string(static_cast<size_t>(i % 40), 'k') + std::to_string(i));
+  auto key_at = [&keys](int32_t id) { return std::string_view(keys[static_cast<size_t>(id)]); };
+  StringIndex<decltype(key_at)> index(key_at);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_EQ(index.find(keys[i]), -1);
+    index.insert(keys[i], static_cast<int32_t>(i));
+  }
+  EXPECT_EQ(index.size(), keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(index.find(keys[i]), static_cast<int32_t>(i)) << keys[i];
+  EXPECT_EQ(index.find(""), -1);
+  EXPECT_EQ(index.find("k"), -1);
+  EXPECT_EQ(index.find(std::string(30, 'k')), -1);
+  EXPECT_EQ(index.find(std::string("k\0", 2)), -1);
+}
 
 TEST(Checksum, Xxh64KnownValues) {
   // Reference values of XXH64 (seed 0) from the xxHash project.
