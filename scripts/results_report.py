@@ -5,7 +5,8 @@
   python3 scripts/results_report.py runs/results-scientific --svg-dir docs/results
 
 Reads WORKDIR/metrics/<system>/cases.jsonl (per-case ranks as `gensar eval` writes them) and
-WORKDIR/run/metrics.jsonl; prints markdown. Per metric: mean +- 1.96 standard errors over the
+WORKDIR/run/metrics.jsonl; prints markdown; with --svg-dir also draws loss.svg (per task),
+levels.svg (the first two identifier codes' losses, rec and search) and validation.svg. Per metric: mean +- 1.96 standard errors over the
 cases; against GenSAR: the paired mean difference over the same cases, its 95% interval and the
 two-sided p-value of the paired t statistic (normal approximation: n is in the thousands).
 """
@@ -138,6 +139,7 @@ def curves(workdir, svg_dir):
     loss = defaultdict(list)
     valid = defaultdict(list)
     window = defaultdict(list)
+    level_window = defaultdict(list)  # "rec code 1" -> [(x, loss)]: the first two identifier levels
     with open(path) as f:
         for line in f:
             r = json.loads(line)
@@ -150,15 +152,23 @@ def curves(workdir, svg_dir):
             elif "task_loss" in r:
                 for task, value in r["task_loss"].items():
                     window[task].append((x, value))
-    for task, pts in window.items():  # smoothed: mean of 20-step blocks
-        for i in range(0, len(pts), 20):
-            block = pts[i:i + 20]
-            loss[task].append((block[-1][0], sum(p[1] for p in block) / len(block)))
+                for task, levels in r.get("id_level_loss", {}).items():
+                    for level, value in enumerate(levels[:2]):
+                        level_window[f"{task} code {level + 1}"].append((x, value))
+    levels = defaultdict(list)
+    for source, target in ((window, loss), (level_window, levels)):
+        for name, pts in source.items():  # smoothed: mean of 20-step blocks
+            for i in range(0, len(pts), 20):
+                block = pts[i:i + 20]
+                target[name].append((block[-1][0], sum(p[1] for p in block) / len(block)))
     os.makedirs(svg_dir, exist_ok=True)
     polyline_svg(loss, "training loss per task (20-step means)", "samples seen",
                  "token cross-entropy", os.path.join(svg_dir, "loss.svg"))
     polyline_svg(valid, "validation (candidates protocol)", "samples seen", "metric",
                  os.path.join(svg_dir, "validation.svg"))
+    polyline_svg(dict(sorted(levels.items())),
+                 "loss of the first two identifier codes (20-step means)", "samples seen",
+                 "cross-entropy (nats)", os.path.join(svg_dir, "levels.svg"))
     rows = ["| samples seen | " + " | ".join(valid) + " |", "|---" * (len(valid) + 1) + "|"]
     xs = sorted({x for s in valid.values() for x, _ in s})
     for x in xs:
