@@ -51,6 +51,10 @@ const std::vector<PipelineStage>& pipeline_stages() {
        {{"baseline", "transitions"}, {"dataset", "{work}/dataset"},
         {"out", "{work}/metrics/transitions"}},
        {"ingest"}, "{work}/metrics/transitions/metrics.json"},
+      {"baseline-query-clicks", "eval",
+       {{"baseline", "query-clicks"}, {"dataset", "{work}/dataset"},
+        {"out", "{work}/metrics/query-clicks"}},
+       {"ingest"}, "{work}/metrics/query-clicks/metrics.json"},
   };
   return stages;
 }
@@ -134,7 +138,7 @@ nlohmann::json read_metrics(const fs::path& path) {
 void print_pipeline_report(const std::string& workdir, std::ostream& out) {
   const std::vector<std::pair<std::string, std::string>> systems = {
       {"GenSAR", "gensar"}, {"Popularity", "popularity"}, {"BM25", "bm25"}, {"SASRec", "sasrec"},
-      {"Transitions", "transitions"}};
+      {"Transitions", "transitions"}, {"Query clicks", "query-clicks"}};
   const std::vector<std::string> columns = {"rec.hr@1",     "rec.hr@5",     "rec.hr@10",
                                             "rec.ndcg@5",   "rec.ndcg@10",  "search.hr@1",
                                             "search.hr@5",  "search.hr@10", "search.ndcg@5",

@@ -193,4 +193,38 @@ BatchRanker transition_ranker(const data::Dataset& ds, int64_t k, TransitionOpti
   };
 }
 
+BatchRanker query_click_ranker(const data::Dataset& ds, int64_t k) {
+  const std::vector<int64_t> ends = training_event_ends(ds);
+  std::vector<std::map<int32_t, int64_t>> counting(ds.num_queries());
+  std::vector<int64_t> clicks(ds.num_items(), 0);
+  ds.for_each_user([&](int32_t user, std::string_view, const std::vector<data::Event>& events) {
+    for (int64_t i = 0; i < ends[user]; ++i) {
+      if (events[i].kind == data::EventKind::kRec) ++clicks[events[i].item];
+      else if (events[i].query >= 0) ++counting[events[i].query][events[i].item];
+    }
+  });
+  using Clicked = std::vector<std::vector<std::pair<int32_t, int64_t>>>;
+  auto clicked = std::make_shared<Clicked>(ds.num_queries());
+  for (int32_t q = 0; q < ds.num_queries(); ++q)
+    (*clicked)[q].assign(counting[q].begin(), counting[q].end());
+  const double most = static_cast<double>(*std::max_element(clicks.begin(), clicks.end()));
+  auto popularity = std::make_shared<std::vector<double>>(clicks.size());
+  for (size_t i = 0; i < clicks.size(); ++i)
+    (*popularity)[i] = static_cast<double>(clicks[i]) / (2.0 * (most + 1.0));
+  return [clicked, popularity, k](Protocol, data::Task task, const std::vector<EvalCase>& cases,
+                                  std::vector<RankedList>* out) {
+    GENSAR_INPUT_CHECK(task == data::Task::kSearch,
+                       "the query-clicks baseline ranks search cases only (use --tasks search)");
+    out->clear();
+    for (const auto& c : cases) {
+      GENSAR_CHECK(c.query >= 0 && c.query < static_cast<int32_t>(clicked->size()),
+                   "search case (user {}, event {}) has query {} of {}", c.user, c.event_index,
+                   c.query, clicked->size());
+      std::vector<double> score = *popularity;
+      for (const auto& [item, count] : (*clicked)[c.query]) score[item] += static_cast<double>(count);
+      out->push_back(rank_by_score(score, c.candidates, c.candidates ? c.num_candidates : 0, k));
+    }
+  };
+}
+
 }  // namespace gensar::eval

@@ -9,6 +9,9 @@
 // - transitions (rec only): item-to-item transitions, the first-order Markov chain of sequential
 //   recommendation: how often each item was clicked right after each of the user's recent clicks
 //   in the training part of the log, the newer clicks weighing more; popularity breaks ties.
+// - query-clicks (search only): the click log's lookup table: items ranked by how often they were
+//   clicked for the case's query (the same query string) in the training part of the log;
+//   popularity breaks ties.
 // A baseline asked for a task it does not cover throws InputError.
 #pragma once
 
@@ -53,6 +56,12 @@ struct TransitionOptions {
   int max_history = 50;
 };
 BatchRanker transition_ranker(const data::Dataset& dataset, int64_t k, TransitionOptions options = {});
+
+// The query-clicks baseline: score(b) = count(query -> b) over the search clicks in the training
+// part of every user's log, plus popularity scaled below one click. On a log whose queries recur
+// (the Ai et al. queries of Amazon are derived from item categories) this lookup is what a
+// generative model must at least learn; docs/evaluation.md, "Baselines".
+BatchRanker query_click_ranker(const data::Dataset& dataset, int64_t k);
 
 // histories (dense items, oldest first) -> float scores [histories.size(), num_items]; e.g.
 // seqrec::SasRec::score_all_batch.

@@ -59,8 +59,9 @@ int run_eval(const po::variables_map& vm) {
   std::string run_dir;  // where metrics.json also goes (--run only)
   if (baseline != "none") {
     GENSAR_INPUT_CHECK(baseline == "popularity" || baseline == "bm25" || baseline == "sasrec" ||
-                           baseline == "transitions",
-                       "--baseline: expected none, popularity, bm25, sasrec or transitions, got '{}'",
+                           baseline == "transitions" || baseline == "query-clicks",
+                       "--baseline: expected none, popularity, bm25, sasrec, transitions or "
+                       "query-clicks, got '{}'",
                        baseline);
     GENSAR_INPUT_CHECK(run.empty() && checkpoint.empty(),
                        "--baseline evaluates a baseline: give --dataset, not --run/--checkpoint");
@@ -68,13 +69,16 @@ int run_eval(const po::variables_map& vm) {
     GENSAR_INPUT_CHECK(!dataset_dir.empty(), "--baseline {} needs --dataset DIR", baseline);
     data::Dataset ds(dataset_dir);
     const bool rec_only = baseline == "sasrec" || baseline == "transitions";
+    const bool search_only = baseline == "bm25" || baseline == "query-clicks";
     opts.tasks = eval::parse_eval_tasks(
-        tasks != "auto" ? tasks : baseline == "bm25" ? "search" : rec_only ? "rec" : "both");
+        tasks != "auto" ? tasks : search_only ? "search" : rec_only ? "rec" : "both");
     auto candidates = maybe_candidates(dataset_dir, opts.protocols);
     eval::BatchRanker ranker;
     std::shared_ptr<seqrec::SasRec> sasrec;
     if (baseline == "popularity") {
       ranker = eval::popularity_ranker(ds, opts.beams);
+    } else if (baseline == "query-clicks") {
+      ranker = eval::query_click_ranker(ds, opts.beams);
     } else if (baseline == "transitions") {
       eval::TransitionOptions t;
       t.decay = vm["transition-decay"].as<double>();
@@ -164,7 +168,7 @@ void add_eval_options(po::options_description& d) {
       ("out", po::value<std::string>()->default_value(""),
        "directory for metrics.json + cases.jsonl (default RUN/eval/SPLIT; baselines: none)")
       ("baseline", po::value<std::string>()->default_value("none"),
-       "none | popularity | bm25 | sasrec | transitions")
+       "none | popularity | bm25 | sasrec | transitions | query-clicks")
       ("bm25-fields", po::value<std::string>()->default_value("auto"),
        "bm25 baseline document: auto (as the dataset's search negatives) | "
        "title-description | all")

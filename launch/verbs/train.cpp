@@ -31,6 +31,24 @@ namespace gensar::launch {
 
 namespace {
 
+// A fresh run into a directory that holds another run (a pipeline rerun after its [train] changed,
+// or --out reused without --resume) would append to that run's metrics.jsonl and mix checkpoints
+// of two runs. The old run is kept whole, renamed OUT.replaced-N, and the new one starts empty.
+void move_aside_previous_run(const std::string& out) {
+  const fs::path dir(out);
+  if (!fs::exists(dir / train::run_layout::kMetricsFile) &&
+      !fs::exists(dir / train::run_layout::kCheckpointsDir))
+    return;
+  fs::path aside;
+  for (int n = 1;; ++n) {
+    aside = dir.string() + ".replaced-" + std::to_string(n);
+    if (!fs::exists(aside)) break;
+  }
+  fs::rename(dir, aside);
+  GENSAR_WARN("train", "{} held an earlier run and this one starts fresh: moved it to {}", out,
+              aside.string());
+}
+
 // Where everything went, for people (lines) or scripts (--json: one JSON object on stdout).
 void print_summary(const po::variables_map& vm, const train::Trainer& trainer,
                    train::TrainStatus status, int exit_code) {
@@ -163,9 +181,11 @@ int run_train(const po::variables_map& vm) {
   o.checkpoint_files = {{train::run_layout::kConfigFile, config_ini},
                        {train::run_layout::kPromptsFile, read_file(in.prompts_path)}};
   if (mesh->world_rank() == 0) {
+    if (!resume_from) move_aside_previous_run(out);
     fs::create_directories(out);
     dist::write_file_atomically((fs::path(out) / train::run_layout::kConfigFile).string(), config_ini);
   }
+  mesh->world()->barrier();  // no rank touches OUT before the previous run has moved out of it
 
   std::shared_ptr<data::EvalCandidates> candidates;
   if (fs::exists(fs::path(in.dataset_dir) / "candidates.h5"))

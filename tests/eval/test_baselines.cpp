@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/common/check.h"
@@ -159,6 +160,49 @@ TEST(Baselines, TransitionsRankTheTrainingSuccessorsOfTheRecentClicks) {
   EXPECT_THROW(transition_ranker(ds, 30, TransitionOptions{1.5, 50}), InputError);
   EXPECT_THROW(evaluate_with(transition_ranker(ds, 30), ds, nullptr,
                              options({data::Task::kSearch}, {Protocol::kFull}), nullptr),
+               InputError);
+}
+
+TEST(Baselines, QueryClicksRankWhatWasClickedForTheQuery) {
+  auto f = testing::make_eval_fixture("query-clicks");
+  const auto& ds = *f.run.pieces.dataset;
+  // Counted independently of training_event_ends: a user's training part ends at its first
+  // held-out example of either task, less the rec click of that same review.
+  std::map<std::pair<int32_t, int32_t>, int64_t> count;  // (query, item) -> training clicks
+  const std::vector<int64_t> clicks = training_rec_clicks(ds);
+  ds.for_each_user([&](int32_t user, std::string_view, const std::vector<data::Event>& events) {
+    int32_t first = static_cast<int32_t>(events.size());
+    for (data::Task task : {data::Task::kRec, data::Task::kSearch})
+      for (data::Split split : {data::Split::kValid, data::Split::kTest})
+        for (const auto& ex : ds.examples(task, split))
+          if (ex.user == user) first = std::min(first, ex.event_index);
+    const int64_t end = first < static_cast<int32_t>(events.size()) ? data::history_end(events, first)
+                                                                    : first;
+    for (int64_t i = 0; i < end; ++i)
+      if (events[i].kind == data::EventKind::kSearch) ++count[{events[i].query, events[i].item}];
+  });
+  ASSERT_FALSE(count.empty());
+  EvalResult r = evaluate_with(query_click_ranker(ds, 30), ds, f.candidates.get(),
+                               options({data::Task::kSearch}), nullptr);
+  // Every query of the tiny log names one item, clicked for it in training: the lookup is exact.
+  EXPECT_DOUBLE_EQ(r.metrics.at("candidates").at("search.hr@1"), 1.0);
+  EXPECT_DOUBLE_EQ(r.metrics.at("full").at("search.hr@1"), 1.0);
+  const auto& examples = ds.examples(data::Task::kSearch, data::Split::kTest);
+  size_t i = 0;
+  for (const auto& rec : r.records) {
+    if (rec.protocol != "full") continue;
+    const auto& ex = examples[i++];
+    const int32_t query = ds.events(ex.user)[ex.event_index].query;
+    auto key = [&](int64_t item) {
+      auto it = count.find({query, static_cast<int32_t>(item)});
+      return std::make_pair(it == count.end() ? 0 : it->second, clicks[item]);
+    };
+    for (size_t j = 1; j < rec.items.size(); ++j)
+      EXPECT_GE(key(rec.items[j - 1]), key(rec.items[j])) << "case " << i << " rank " << j;
+  }
+  EXPECT_EQ(i, examples.size());
+  EXPECT_THROW(evaluate_with(query_click_ranker(ds, 30), ds, nullptr,
+                             options({data::Task::kRec}, {Protocol::kFull}), nullptr),
                InputError);
 }
 

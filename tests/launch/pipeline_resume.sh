@@ -2,7 +2,8 @@
 # An interrupted `gensar pipeline` picks the train stage up from its checkpoint: after a complete
 # tiny pipeline, the train stage is made to look interrupted (its stamp back to "pending", the
 # checkpoint at its last step kept); the rerun must resume (not retrain from step 0) and leave the
-# same number of step records. A changed config must not resume.
+# same number of step records. A changed config must not resume, and its fresh run must not append
+# to the earlier run's files (the earlier run is moved to run.replaced-1).
 #   pipeline_resume.sh GENSAR SOURCE_DIR
 set -euo pipefail
 GENSAR="$1"; SRC="$2"
@@ -27,4 +28,9 @@ rm "$WORK/w/.stamps/train"
 if grep -q "resuming the interrupted run" "$WORK/third.log"; then
   echo "a pending stamp of another config was resumed"; exit 1
 fi
+# That fresh run starts an empty run directory; the earlier run is kept beside it, whole.
+[ "$(steps)" -eq "$first" ] || {
+  echo "the fresh run mixed its metrics with the earlier run's ($(steps) step records, expected $first)"; exit 1; }
+[ -f "$WORK/w/run.replaced-1/metrics.jsonl" ] && [ -d "$WORK/w/run.replaced-1/checkpoints" ] || {
+  echo "the earlier run was not kept as run.replaced-1"; ls "$WORK/w"; exit 1; }
 echo "pipeline resume: ok ($first step records)"

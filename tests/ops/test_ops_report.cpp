@@ -156,8 +156,9 @@ TEST(OpsReport, PipelineJsonSummaryNamesMetricsAndReport) {
   EXPECT_EQ(ran, (std::vector<std::string>{"ingest:ran", "embed-text:ran", "embed-collab:ran", "index:ran",
                                            "train:ran", "eval:ran", "baseline-popularity:ran",
                                            "baseline-bm25:ran", "baseline-sasrec:ran",
-                                           "baseline-transitions:ran"}));
-  for (const char* system : {"gensar", "popularity", "bm25", "sasrec", "transitions"}) {
+                                           "baseline-transitions:ran",
+                                           "baseline-query-clicks:ran"}));
+  for (const char* system : {"gensar", "popularity", "bm25", "sasrec", "transitions", "query-clicks"}) {
     ASSERT_TRUE(s["metrics"].contains(system)) << s.dump(2);
     EXPECT_TRUE(fs::is_regular_file(s["metrics"][system].get<std::string>()));
   }
