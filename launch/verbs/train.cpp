@@ -35,7 +35,8 @@ namespace {
 // or --out reused without --resume) would append to that run's metrics.jsonl and mix checkpoints
 // of two runs. The old run is kept whole, renamed OUT.replaced-N, and the new one starts empty.
 void move_aside_previous_run(const std::string& out) {
-  const fs::path dir(out);
+  fs::path dir = fs::path(out).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "runs/x/" names runs/x
   if (!fs::exists(dir / train::run_layout::kMetricsFile) &&
       !fs::exists(dir / train::run_layout::kCheckpointsDir))
     return;
