@@ -141,6 +141,31 @@ BatchRanker sequence_ranker(const data::Dataset& ds, SequenceScorer score_all, i
   };
 }
 
+namespace {
+
+// Per key, its (item, count) pairs sorted by item: the count tables of the lookup baselines in the
+// flat form their rankers walk per case.
+using CountLists = std::vector<std::vector<std::pair<int32_t, int64_t>>>;
+std::shared_ptr<const CountLists> count_lists(const std::vector<std::map<int32_t, int64_t>>& counting) {
+  auto lists = std::make_shared<CountLists>(counting.size());
+  for (size_t key = 0; key < counting.size(); ++key)
+    (*lists)[key].assign(counting[key].begin(), counting[key].end());
+  return lists;
+}
+
+// Popularity as a tie-break under a lookup table's scores: each item's training rec clicks scaled
+// so that the most clicked item stays below half of `unit`, the smallest weight one count can get.
+std::shared_ptr<const std::vector<double>> popularity_below(const std::vector<int64_t>& clicks,
+                                                            double unit) {
+  const double most = static_cast<double>(*std::max_element(clicks.begin(), clicks.end()));
+  const double scale = unit / (2.0 * (most + 1.0));
+  auto popularity = std::make_shared<std::vector<double>>(clicks.size());
+  for (size_t i = 0; i < clicks.size(); ++i) (*popularity)[i] = scale * static_cast<double>(clicks[i]);
+  return popularity;
+}
+
+}  // namespace
+
 BatchRanker transition_ranker(const data::Dataset& ds, int64_t k, TransitionOptions options) {
   GENSAR_INPUT_CHECK(options.decay >= 0 && options.decay <= 1 && options.max_history >= 1,
                      "transitions baseline: decay must be in [0, 1] (got {}) and max history >= 1 "
@@ -160,16 +185,10 @@ BatchRanker transition_ranker(const data::Dataset& ds, int64_t k, TransitionOpti
       previous = events[i].item;
     }
   });
-  using Successors = std::vector<std::vector<std::pair<int32_t, int64_t>>>;
-  auto successors = std::make_shared<Successors>(ds.num_items());
-  for (int32_t a = 0; a < ds.num_items(); ++a)
-    (*successors)[a].assign(counting[a].begin(), counting[a].end());
+  auto successors = count_lists(counting);
   // Popularity below the smallest transition weight (decay^(max_history - 1) of one count).
-  const double most = static_cast<double>(*std::max_element(clicks.begin(), clicks.end()));
   const double floor_weight = std::pow(options.decay, options.max_history - 1);
-  const double scale = (options.decay > 0 ? floor_weight : 1.0) / (2.0 * (most + 1.0));
-  auto popularity = std::make_shared<std::vector<double>>(clicks.size());
-  for (size_t i = 0; i < clicks.size(); ++i) (*popularity)[i] = scale * static_cast<double>(clicks[i]);
+  auto popularity = popularity_below(clicks, options.decay > 0 ? floor_weight : 1.0);
   const data::Dataset* dsp = &ds;
   return [dsp, successors, popularity, options, k](Protocol, data::Task task,
                                                    const std::vector<EvalCase>& cases,
@@ -203,14 +222,8 @@ BatchRanker query_click_ranker(const data::Dataset& ds, int64_t k) {
       else if (events[i].query >= 0) ++counting[events[i].query][events[i].item];
     }
   });
-  using Clicked = std::vector<std::vector<std::pair<int32_t, int64_t>>>;
-  auto clicked = std::make_shared<Clicked>(ds.num_queries());
-  for (int32_t q = 0; q < ds.num_queries(); ++q)
-    (*clicked)[q].assign(counting[q].begin(), counting[q].end());
-  const double most = static_cast<double>(*std::max_element(clicks.begin(), clicks.end()));
-  auto popularity = std::make_shared<std::vector<double>>(clicks.size());
-  for (size_t i = 0; i < clicks.size(); ++i)
-    (*popularity)[i] = static_cast<double>(clicks[i]) / (2.0 * (most + 1.0));
+  auto clicked = count_lists(counting);
+  auto popularity = popularity_below(clicks, 1.0);
   return [clicked, popularity, k](Protocol, data::Task task, const std::vector<EvalCase>& cases,
                                   std::vector<RankedList>* out) {
     GENSAR_INPUT_CHECK(task == data::Task::kSearch,

@@ -176,6 +176,15 @@ double global_grad_norm(const std::vector<torch::Tensor>& sharded,
   return std::sqrt(sharded_sq + sum_sq(replicated));
 }
 
+// The tasks whose targets are identifiers with per-level losses (id_levels_: collaborative for rec,
+// semantic for search), and a task's slot among them (-1: none).
+constexpr Task kLevelTasks[2] = {Task::kRec, Task::kSearch};
+int level_slot(Task task) {
+  for (int slot = 0; slot < 2; ++slot)
+    if (kLevelTasks[slot] == task) return slot;
+  return -1;
+}
+
 }  // namespace
 
 model::T5Output Trainer::forward_with_loss(const Batch& batch) {
@@ -246,7 +255,7 @@ StepRecord Trainer::train_step() {
       st[2 * t] += ex_acc[r];
       st[2 * t + 1] += 1;
       st[kNumTasks * 2] += ts_acc[r];
-      const int slot = t == static_cast<int>(Task::kRec) ? 0 : t == static_cast<int>(Task::kSearch) ? 1 : -1;
+      const int slot = level_slot(batch.tasks[r]);
       // Position 0 of an identifier target is its marker token, 1..levels its codes.
       if (slot >= 0 && tl.size(1) > id_levels_[slot])
         for (int64_t j = 0; j < id_levels_[slot]; ++j) st[level_offset[slot] + j] += tl_acc[r][j + 1];
@@ -276,9 +285,9 @@ StepRecord Trainer::train_step() {
   for (int t = 0; t < kNumTasks; ++t)
     if (st[2 * t + 1] > 0) rec.task_loss[task_name(static_cast<Task>(t))] = st[2 * t] / st[2 * t + 1];
   for (int slot = 0; slot < 2; ++slot) {
-    const int t = static_cast<int>(slot == 0 ? Task::kRec : Task::kSearch);
+    const int t = static_cast<int>(kLevelTasks[slot]);
     if (st[2 * t + 1] <= 0) continue;
-    std::vector<double>& out = rec.id_level_loss[task_name(static_cast<Task>(t))];
+    std::vector<double>& out = rec.id_level_loss[task_name(kLevelTasks[slot])];
     for (int64_t j = 0; j < id_levels_[slot]; ++j)
       out.push_back(st[level_offset[slot] + j] / st[2 * t + 1]);
   }

@@ -146,9 +146,9 @@ class World {
     query_words[n++] = rng.chance(0.5) ? 0 : 1 + subcategory(i);
     int extra = static_cast<int>(rng.below(3));  // 0..2 more words
     for (int k = 0; k < extra; ++k) {
-      // The title is brand, `count` topic words, one generic word: pick among the topic words.
-      const uint64_t title_size = static_cast<uint64_t>(title.count) + 2;
-      int w = rng.chance(0.6) ? title.words[rng.below(title_size - 2)] : topic_word_index(rng);
+      // One of the title's topic words (not its brand or generic word), or any topic word.
+      int w = rng.chance(0.6) ? title.words[rng.below(static_cast<uint64_t>(title.count))]
+                              : topic_word_index(rng);
       if (std::find(query_words, query_words + n, w) == query_words + n) query_words[n++] = w;
     }
     std::string q;
