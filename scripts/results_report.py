@@ -5,7 +5,7 @@
   python3 scripts/results_report.py runs/results-scientific --svg-dir docs/results
 
 Reads WORKDIR/metrics/<system>/cases.jsonl (per-case ranks as `gensar eval` writes them) and
-WORKDIR/run/metrics.jsonl; prints markdown; with --svg-dir also draws loss.svg (per task),
+WORKDIR/run/metrics.jsonl (and, with --compare NAME=PATH, other runs' cases.jsonl); prints markdown; with --svg-dir also draws loss.svg (per task),
 levels.svg (the first two identifier codes' losses, rec and search) and validation.svg. Per metric: mean +- 1.96 standard errors over the
 cases; against GenSAR: the paired mean difference over the same cases, its 95% interval and the
 two-sided p-value of the paired t statistic (normal approximation: n is in the thousands).
@@ -51,13 +51,16 @@ def p_two_sided(z):
     return math.erfc(abs(z) / math.sqrt(2))
 
 
-def tables(workdir):
+def tables(workdir, compare=()):
     systems = {}
     mdir = os.path.join(workdir, "metrics")
     for name in sorted(os.listdir(mdir)):
         path = os.path.join(mdir, name, "cases.jsonl")
         if os.path.exists(path):
             systems[name] = load_cases(path)
+    for spec in compare:  # NAME=PATH: another run's cases.jsonl, tested against GenSAR like a baseline
+        name, _, path = spec.partition("=")
+        systems[name] = load_cases(path)
     order = ["gensar"] + [s for s in systems if s != "gensar"]
     lines = []
     groups = sorted({g for s in systems.values() for g in s})
@@ -184,8 +187,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("workdir")
     ap.add_argument("--svg-dir", default=None)
+    ap.add_argument("--compare", action="append", default=[], metavar="NAME=CASES.jsonl",
+                    help="another run's per-case ranks (e.g. an earlier results run), in the tables "
+                         "and the paired tests")
     a = ap.parse_args()
-    print(tables(a.workdir))
+    print(tables(a.workdir, a.compare))
     if a.svg_dir:
         print("\n#### Validation during training\n")
         print(curves(a.workdir, a.svg_dir))
