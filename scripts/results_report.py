@@ -4,8 +4,9 @@
 
   python3 scripts/results_report.py runs/results-scientific --svg-dir docs/results
 
-Reads WORKDIR/metrics/<system>/cases.jsonl (per-case ranks as `gensar eval` writes them) and
-WORKDIR/run/metrics.jsonl (and, with --compare NAME=PATH, other runs' cases.jsonl); prints markdown; with --svg-dir also draws loss.svg (per task),
+Reads WORKDIR/metrics/<system>/cases.jsonl (per-case ranks as `gensar eval` writes them),
+WORKDIR/run/metrics.jsonl and, with --compare NAME=PATH (repeatable), another run's cases.jsonl
+as one more system; prints markdown; with --svg-dir also draws loss.svg (per task),
 levels.svg (the first two identifier codes' losses, rec and search) and validation.svg. Per metric: mean +- 1.96 standard errors over the
 cases; against GenSAR: the paired mean difference over the same cases, its 95% interval and the
 two-sided p-value of the paired t statistic (normal approximation: n is in the thousands).
@@ -59,7 +60,9 @@ def tables(workdir, compare=()):
         if os.path.exists(path):
             systems[name] = load_cases(path)
     for spec in compare:  # NAME=PATH: another run's cases.jsonl, tested against GenSAR like a baseline
-        name, _, path = spec.partition("=")
+        name, sep, path = spec.partition("=")
+        if not sep or not name or name in systems:
+            raise SystemExit(f"--compare {spec!r}: want NAME=PATH with a NAME not already in {mdir}")
         systems[name] = load_cases(path)
     order = ["gensar"] + [s for s in systems if s != "gensar"]
     lines = []
