@@ -41,7 +41,7 @@ std::vector<int64_t> training_rec_clicks(const data::Dataset& ds) {
 }
 
 RankedList rank_by_score(const std::vector<double>& score_of_item, const int32_t* items,
-                         int64_t n, int64_t k) {
+                         int64_t n, int64_t k, const std::vector<int32_t>& excluded) {
   std::vector<int32_t> order;
   if (items) {
     order.assign(items, items + n);
@@ -49,6 +49,12 @@ RankedList rank_by_score(const std::vector<double>& score_of_item, const int32_t
     order.resize(score_of_item.size());
     std::iota(order.begin(), order.end(), 0);
   }
+  if (!excluded.empty())
+    order.erase(std::remove_if(order.begin(), order.end(),
+                               [&](int32_t item) {
+                                 return std::binary_search(excluded.begin(), excluded.end(), item);
+                               }),
+                order.end());
   const auto better = [&](int32_t a, int32_t b) {
     if (score_of_item[a] != score_of_item[b]) return score_of_item[a] > score_of_item[b];
     return a < b;
@@ -63,6 +69,10 @@ RankedList rank_by_score(const std::vector<double>& score_of_item, const int32_t
   return out;
 }
 
+RankedList rank_case_by_score(const std::vector<double>& score_of_item, const EvalCase& c, int64_t k) {
+  return rank_by_score(score_of_item, c.candidates, c.candidates ? c.num_candidates : 0, k, c.excluded);
+}
+
 BatchRanker popularity_ranker(const data::Dataset& ds, int64_t k) {
   const std::vector<int64_t> clicks = training_rec_clicks(ds);
   auto scores = std::make_shared<std::vector<double>>(clicks.begin(), clicks.end());
@@ -70,7 +80,7 @@ BatchRanker popularity_ranker(const data::Dataset& ds, int64_t k) {
                      std::vector<RankedList>* out) {
     out->clear();
     for (const auto& c : cases)
-      out->push_back(rank_by_score(*scores, c.candidates, c.candidates ? c.num_candidates : 0, k));
+      out->push_back(rank_case_by_score(*scores, c, k));
   };
 }
 
@@ -94,7 +104,7 @@ BatchRanker bm25_ranker(const data::Dataset& ds, int64_t k, data::Bm25Params par
         std::vector<double> score(dsp->num_items(), 0.0);
         for (int32_t i = 0; i < c.num_candidates; ++i)
           score[c.candidates[i]] = index->score(query, static_cast<uint32_t>(c.candidates[i]));
-        out->push_back(rank_by_score(score, c.candidates, c.num_candidates, k));
+        out->push_back(rank_case_by_score(score, c, k));
       } else {
         // Only items sharing a word with the query score; the list ends there (a target without a
         // shared word is not retrieved).
@@ -107,15 +117,6 @@ BatchRanker bm25_ranker(const data::Dataset& ds, int64_t k, data::Bm25Params par
       }
     }
   };
-}
-
-std::vector<int64_t> rec_history(const data::Dataset& ds, int32_t user, int32_t event_index) {
-  const std::vector<data::Event> events = ds.events(user);
-  const int64_t end = data::history_end(events, event_index);
-  std::vector<int64_t> out;
-  for (int64_t i = 0; i < end; ++i)
-    if (events[i].kind == data::EventKind::kRec) out.push_back(events[i].item);
-  return out;
 }
 
 BatchRanker sequence_ranker(const data::Dataset& ds, SequenceScorer score_all, int64_t k) {
@@ -136,7 +137,7 @@ BatchRanker sequence_ranker(const data::Dataset& ds, SequenceScorer score_all, i
       const double* row = scores[i].data_ptr<double>();
       const std::vector<double> score(row, row + dsp->num_items());
       const auto& c = cases[i];
-      out->push_back(rank_by_score(score, c.candidates, c.candidates ? c.num_candidates : 0, k));
+      out->push_back(rank_case_by_score(score, c, k));
     }
   };
 }
@@ -207,7 +208,7 @@ BatchRanker transition_ranker(const data::Dataset& ds, int64_t k, TransitionOpti
         for (const auto& [next, count] : (*successors)[history[j]])
           score[next] += weight * static_cast<double>(count);
       }
-      out->push_back(rank_by_score(score, c.candidates, c.candidates ? c.num_candidates : 0, k));
+      out->push_back(rank_case_by_score(score, c, k));
     }
   };
 }
@@ -235,7 +236,7 @@ BatchRanker query_click_ranker(const data::Dataset& ds, int64_t k) {
                    c.query, clicked->size());
       std::vector<double> score = *popularity;
       for (const auto& [item, count] : (*clicked)[c.query]) score[item] += static_cast<double>(count);
-      out->push_back(rank_by_score(score, c.candidates, c.candidates ? c.num_candidates : 0, k));
+      out->push_back(rank_case_by_score(score, c, k));
     }
   };
 }

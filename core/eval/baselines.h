@@ -36,9 +36,11 @@ std::vector<int64_t> training_event_ends(const data::Dataset& dataset);
 std::vector<int64_t> training_rec_clicks(const data::Dataset& dataset);
 
 // Ranks `items` (or the whole catalogue when items is null) by score desc, then item asc; keeps
-// the best `k`. Exposed for tests.
+// the best `k`, skipping the sorted `excluded` items. Exposed for tests.
 RankedList rank_by_score(const std::vector<double>& score_of_item, const int32_t* items,
-                         int64_t num_items, int64_t k);
+                         int64_t num_items, int64_t k, const std::vector<int32_t>& excluded = {});
+// The same for one case: its candidates (candidates protocol) or the catalogue, less its excluded.
+RankedList rank_case_by_score(const std::vector<double>& score_of_item, const EvalCase& c, int64_t k);
 
 BatchRanker popularity_ranker(const data::Dataset& dataset, int64_t k);
 
@@ -68,8 +70,5 @@ BatchRanker query_click_ranker(const data::Dataset& dataset, int64_t k);
 using SequenceScorer =
     std::function<torch::Tensor(const std::vector<std::vector<int64_t>>& histories)>;
 BatchRanker sequence_ranker(const data::Dataset& dataset, SequenceScorer score_all, int64_t k);
-
-// The earlier rec clicks of a case (data::history_end), oldest first.
-std::vector<int64_t> rec_history(const data::Dataset& dataset, int32_t user, int32_t event_index);
 
 }  // namespace gensar::eval

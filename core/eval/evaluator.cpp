@@ -29,6 +29,20 @@ std::string case_id(const data::Dataset& ds, int32_t user, int32_t event_index) 
   return ds.user_key(user) + "@" + std::to_string(event_index);
 }
 
+// Rankers that cannot skip excluded items while ranking (beam search) lose them here.
+void drop_excluded(const EvalCase& c, RankedList* l) {
+  if (c.excluded.empty()) return;
+  size_t kept = 0;
+  for (size_t j = 0; j < l->items.size(); ++j) {
+    if (c.is_excluded(l->items[j])) continue;
+    l->items[kept] = l->items[j];
+    if (j < l->scores.size()) l->scores[kept] = l->scores[j];
+    ++kept;
+  }
+  l->items.resize(kept);
+  if (l->scores.size() > kept) l->scores.resize(kept);
+}
+
 }  // namespace
 
 const char* protocol_name(Protocol protocol) {
@@ -57,6 +71,15 @@ data::Split parse_eval_split(const std::string& text) {
   if (text == "valid") return data::Split::kValid;
   GENSAR_INPUT_CHECK(false, "--split: expected test or valid, got '{}'", text);
   return data::Split::kTest;
+}
+
+std::vector<int64_t> rec_history(const data::Dataset& ds, int32_t user, int32_t event_index) {
+  const std::vector<data::Event> events = ds.events(user);
+  const int64_t end = data::history_end(events, event_index);
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < end; ++i)
+    if (events[i].kind == data::EventKind::kRec) out.push_back(events[i].item);
+  return out;
 }
 
 std::vector<int64_t> selected_examples(int64_t n, int64_t max_cases) {
@@ -90,6 +113,7 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
   std::vector<OrderedRecord> mine;
   int64_t total_cases = 0;
   bool stopped = false;
+  int64_t unreachable = 0;  // this rank's rec targets inside their own excluded history
   for (size_t pi = 0; pi < options.protocols.size(); ++pi) {
     const Protocol protocol = options.protocols[pi];
     GENSAR_INPUT_CHECK(protocol != Protocol::kCandidates || candidates != nullptr,
@@ -141,7 +165,14 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
             c.candidates = row.items;
             c.num_candidates = row.size;
           }
-          cases.push_back(c);
+          if (options.exclude_history && task == data::Task::kRec) {
+            for (int64_t item : rec_history(ds, ex.user, ex.event_index))
+              c.excluded.push_back(static_cast<int32_t>(item));
+            std::sort(c.excluded.begin(), c.excluded.end());
+            c.excluded.erase(std::unique(c.excluded.begin(), c.excluded.end()), c.excluded.end());
+            unreachable += c.is_excluded(c.target);
+          }
+          cases.push_back(std::move(c));
         }
         std::vector<RankedList> lists;
         ranker(protocol, task, cases, &lists);
@@ -149,6 +180,7 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
                      lists.size(), cases.size());
         for (size_t i = 0; i < cases.size(); ++i) {
           RankedList& l = lists[i];
+          drop_excluded(cases[i], &l);
           if (static_cast<int64_t>(l.items.size()) > options.beams) {
             l.items.resize(options.beams);
             if (l.scores.size() > l.items.size()) l.scores.resize(l.items.size());
@@ -167,6 +199,9 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
     }
   }
 
+  if (unreachable > 0)
+    GENSAR_WARN("eval", "rank {}: {} recommendation targets are items of their own history and "
+                "cannot be hit with history exclusion (a log with repeat clicks)", rank, unreachable);
   EvalResult result;
   result.cases = total_cases;
   if (size > 1 && options.stop) {

@@ -13,6 +13,7 @@
 // record (in case order) and computes the metrics from them.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -44,6 +45,10 @@ struct EvalOptions {
   int beams = 30;          // beams per case; also the ranked-list length of the baselines
   int batch_size = 16;     // cases decoded together
   int64_t max_cases = 0;   // per (task, split); 0 = all; else an evenly strided, fixed subset
+  // Recommendation cases drop the items of the case's rec history (rec_history) from every ranked
+  // list, as the candidates protocol already does for its negatives (docs/evaluation.md, "History
+  // exclusion"). Score rankers skip them and still fill the list; beam lists only lose them.
+  bool exclude_history = false;
   // Asked before every batch; true ends the evaluation early (EvalResult::stopped). Null: never.
   std::function<bool()> stop;
 };
@@ -69,7 +74,14 @@ struct EvalCase {
   int32_t query = -1;      // search cases: dataset query index
   const int32_t* candidates = nullptr;  // candidates protocol: target first, then the negatives
   int32_t num_candidates = 0;
+  std::vector<int32_t> excluded;  // sorted; never ranked (EvalOptions::exclude_history)
+  bool is_excluded(int64_t item) const {
+    return std::binary_search(excluded.begin(), excluded.end(), static_cast<int32_t>(item));
+  }
 };
+
+// The earlier rec clicks of a case (data::history_end), oldest first.
+std::vector<int64_t> rec_history(const data::Dataset& dataset, int32_t user, int32_t event_index);
 
 // A ranked list for one case: items best first with their scores (at most `beams` items).
 struct RankedList {

@@ -49,6 +49,9 @@ int run_eval(const po::variables_map& vm) {
   opts.batch_size = vm["batch-size"].as<int>();
   opts.max_cases = vm["max-cases"].as<int64_t>();
   GENSAR_INPUT_CHECK(opts.max_cases >= 0, "--max-cases must be >= 0, got {}", opts.max_cases);
+  opts.exclude_history = vm["exclude-history"].as<bool>();
+  if (opts.exclude_history && root)
+    GENSAR_INFO("eval", "recommendation lists leave out the items of each case's rec history");
   const std::string baseline = vm["baseline"].as<std::string>();
   const std::string run = vm["run"].as<std::string>();
   const std::string checkpoint = vm["checkpoint"].as<std::string>();
@@ -165,6 +168,9 @@ void add_eval_options(po::options_description& d) {
       ("batch-size", po::value<int>()->default_value(16), "cases decoded together")
       ("max-cases", po::value<int64_t>()->default_value(0),
        "cases per task (0 = all; else a fixed, evenly strided subset)")
+      ("exclude-history", po::bool_switch()->default_value(false),
+       "recommendation: never rank an item of the case's rec history (as the candidates "
+       "protocol's negatives; docs/evaluation.md)")
       ("out", po::value<std::string>()->default_value(""),
        "directory for metrics.json + cases.jsonl (default RUN/eval/SPLIT; baselines: none)")
       ("baseline", po::value<std::string>()->default_value("none"),

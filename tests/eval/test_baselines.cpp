@@ -33,6 +33,28 @@ TEST(Baselines, RankByScoreOrdersByScoreThenItem) {
   const RankedList l = rank_by_score(score, subset, 3, 2);
   EXPECT_EQ(l.items, (std::vector<int64_t>{2, 0}));
   EXPECT_EQ(l.scores, (std::vector<double>{9, 3}));
+  // Excluded items are skipped and the list is filled from the next best.
+  EXPECT_EQ(rank_by_score(score, nullptr, 0, 2, {1, 3}).items, (std::vector<int64_t>{2, 0}));
+}
+
+// With history exclusion a score ranker skips the case's history and fills the list from the rest
+// of the catalogue (beam lists only lose those items: test_evaluator).
+TEST(Baselines, ExcludeHistoryFillsScoreListsFromTheRestOfTheCatalogue) {
+  auto f = testing::make_eval_fixture("pop-excl");
+  const auto& ds = *f.run.pieces.dataset;
+  EvalOptions o = options({data::Task::kRec}, {Protocol::kFull});
+  o.exclude_history = true;
+  o.beams = 3;
+  const auto& examples = ds.examples(data::Task::kRec, data::Split::kTest);
+  const EvalResult r = evaluate_with(popularity_ranker(ds, 30), ds, nullptr, o, nullptr);
+  ASSERT_EQ(r.records.size(), examples.size());
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const std::vector<int64_t> history = rec_history(ds, examples[i].user, examples[i].event_index);
+    const std::set<int64_t> seen(history.begin(), history.end());
+    const size_t left = static_cast<size_t>(ds.num_items()) - seen.size();
+    EXPECT_EQ(r.records[i].items.size(), std::min<size_t>(3, left)) << r.records[i].case_id;
+    for (int64_t item : r.records[i].items) EXPECT_EQ(seen.count(item), 0u) << r.records[i].case_id;
+  }
 }
 
 TEST(Baselines, PopularityCountsTrainingClicksAndRanksTheMostClickedFirst) {

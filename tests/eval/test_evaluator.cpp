@@ -77,6 +77,40 @@ TEST(Evaluator, FullProtocolRanksTheCatalogueAndBeamsCapTheList) {
   EXPECT_THROW(evaluate(*f.scorer, *f.run.pieces.builder, nullptr, o, nullptr), InputError);
 }
 
+// History exclusion reaches every ranked rec list, beam lists and score rankers alike, and leaves
+// the search lists as they were.
+TEST(Evaluator, ExcludeHistoryDropsTheCasesRecHistoryFromRecListsOnly) {
+  auto f = make_eval_fixture("excl");
+  const auto& ds = *f.run.pieces.dataset;
+  EvalOptions o = both_protocols(30);
+  o.protocols = {Protocol::kFull};
+  const EvalResult plain = evaluate(*f.scorer, *f.run.pieces.builder, nullptr, o, nullptr);
+  o.exclude_history = true;
+  const EvalResult excluded = evaluate(*f.scorer, *f.run.pieces.builder, nullptr, o, nullptr);
+  ASSERT_EQ(plain.records.size(), excluded.records.size());
+  const auto& rec_examples = ds.examples(data::Task::kRec, data::Split::kTest);
+  size_t rec_index = 0, dropped = 0;
+  for (size_t i = 0; i < plain.records.size(); ++i) {
+    const CaseRecord& a = plain.records[i];
+    const CaseRecord& b = excluded.records[i];
+    if (a.task == "search") {
+      EXPECT_EQ(a.items, b.items) << a.case_id;
+      continue;
+    }
+    const data::Example& ex = rec_examples[rec_index++];
+    const std::vector<int64_t> history = rec_history(ds, ex.user, ex.event_index);
+    ASSERT_FALSE(history.empty());
+    std::vector<int64_t> expected;
+    for (int64_t item : a.items)
+      if (std::find(history.begin(), history.end(), item) == history.end()) expected.push_back(item);
+    EXPECT_EQ(b.items, expected) << b.case_id;
+    dropped += a.items.size() - b.items.size();
+  }
+  EXPECT_EQ(rec_index, rec_examples.size());
+  EXPECT_GT(dropped, 0u);  // the tiny log's histories hold catalogue items the scorer ranks
+
+}
+
 TEST(Evaluator, JsonHasEveryMetricKeyPerProtocol) {
   auto f = make_eval_fixture("json");
   EvalResult r = evaluate(*f.scorer, *f.run.pieces.builder, f.candidates.get(), both_protocols(), nullptr);
