@@ -2,7 +2,8 @@
 //  1. the bare model step (forward + backward + AdamW, TIGER preset, one fixed random batch of
 //     --batch x --src input and --tgt target tokens, vocabulary --vocab) against the same step in
 //     PyTorch eager (bench/t5_eager_reference.py on Debian's python3-torch: the same LibTorch
-//     kernels); skipped with a note when python3-torch is missing;
+//     kernels); skipped with a note when python3-torch is missing; and against itself with the
+//     fused dropout off (alternating rounds), which is what the fusion buys;
 //  2. `gensar train`'s loop on Amazon Scientific (all six tasks, paper mix, placeholder identifiers:
 //     throughput does not depend on their quality) with length bucketing off and on, and the
 //     share of encoder tokens that is padding in each.
@@ -24,6 +25,7 @@
 #include "core/common/allocator.h"
 #include "core/common/cpu_numerics.h"
 #include "core/model/t5_config.h"
+#include "core/tensor_parallel/fused_dropout.h"
 #include "core/train/batch.h"
 #include "core/train/sample_stream.h"
 #include "core/train/run_layout.h"
@@ -44,15 +46,30 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Samples/s of the bare step at the given shape.
-double bare_step_rate(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, int64_t steps) {
+struct BareRates {
+  double fused = 0;     // samples/s with the fused softmax- and ReLU-dropout (the default)
+  double composed = 0;  // samples/s with the composed ops they replace
+};
+
+// Samples/s of the bare step at the given shape, with and without the fused dropout: alternating
+// rounds of `steps` steps each on the same model and batch, so that both see the same machine.
+BareRates bare_step_rates(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, int64_t steps) {
   auto config = model::T5Config::preset("tiger", vocab);
   config.tie_word_embeddings = false;
   bench::ModelStep step(config, batch, src, tgt);
   step();
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t s = 0; s < steps; ++s) step();
-  return steps * batch / seconds_since(t0);
+  double seconds[2] = {0, 0};
+  constexpr int kRounds = 2;
+  for (int round = 0; round < kRounds; ++round) {
+    for (int fused = 1; fused >= 0; --fused) {
+      tp::set_dropout_fusion(fused == 1);
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int64_t s = 0; s < steps; ++s) step();
+      seconds[fused] += seconds_since(t0);
+    }
+  }
+  tp::set_dropout_fusion(true);
+  return {kRounds * steps * batch / seconds[1], kRounds * steps * batch / seconds[0]};
 }
 
 // The PyTorch eager reference at the same shape, or -1 when python3-torch is not installed.
@@ -127,7 +144,8 @@ int main(int argc, char** argv) {
     else { std::fprintf(stderr, "bench_train: unknown option %s\n", arg.c_str()); return 2; }
   }
   torch::set_num_threads(threads);
-  const double bare = bare_step_rate(batch, src, tgt, vocab, steps);
+  const BareRates rates = bare_step_rates(batch, src, tgt, vocab, steps);
+  const double bare = rates.fused;
   const double eager = eager_step_rate(batch, src, tgt, vocab, steps, threads);
 
   const fs::path tmp = fs::temp_directory_path() / ("gensar-bench-train-" + std::to_string(::getpid()));
@@ -171,6 +189,8 @@ int main(int argc, char** argv) {
   nlohmann::ordered_json j = {
       {"batch", batch}, {"src", src}, {"tgt", tgt}, {"vocab", vocab}, {"threads", threads},
       {"samples_per_s", bare},
+      {"composed_dropout_samples_per_s", rates.composed},
+      {"fusion_speedup", rates.fused / rates.composed},
       {"eager_samples_per_s", eager > 0 ? nlohmann::json(eager) : nlohmann::json(nullptr)},
       {"ratio", eager > 0 ? nlohmann::json(bare / eager) : nlohmann::json(nullptr)},
       {"trainer_samples_per_s", bucketed.samples_per_s},
@@ -185,6 +205,8 @@ int main(int argc, char** argv) {
   std::printf("bare step, tiger, batch %lld, %lld+%lld tokens, vocab %lld, %d thread(s): %.1f samples/s\n",
               static_cast<long long>(batch), static_cast<long long>(src), static_cast<long long>(tgt),
               static_cast<long long>(vocab), threads, bare);
+  std::printf("the same step with the composed softmax/ReLU and dropout ops: %.1f samples/s (fused x%.2f)\n",
+              rates.composed, rates.fused / rates.composed);
   if (eager > 0)
     std::printf("PyTorch eager, same shape and kernels:                 %.1f samples/s (ratio %.2f)\n",
                 eager, bare / eager);

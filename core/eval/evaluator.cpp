@@ -74,7 +74,10 @@ data::Split parse_eval_split(const std::string& text) {
 }
 
 std::vector<int64_t> rec_history(const data::Dataset& ds, int32_t user, int32_t event_index) {
-  const std::vector<data::Event> events = ds.events(user);
+  return rec_history(ds.events(user), event_index);
+}
+
+std::vector<int64_t> rec_history(const std::vector<data::Event>& events, int32_t event_index) {
   const int64_t end = data::history_end(events, event_index);
   std::vector<int64_t> out;
   for (int64_t i = 0; i < end; ++i)
@@ -166,7 +169,7 @@ EvalResult evaluate_with(const BatchRanker& ranker, const data::Dataset& ds,
             c.num_candidates = row.size;
           }
           if (options.exclude_history && task == data::Task::kRec) {
-            for (int64_t item : rec_history(ds, ex.user, ex.event_index))
+            for (int64_t item : rec_history(events, ex.event_index))
               c.excluded.push_back(static_cast<int32_t>(item));
             std::sort(c.excluded.begin(), c.excluded.end());
             c.excluded.erase(std::unique(c.excluded.begin(), c.excluded.end()), c.excluded.end());

@@ -82,6 +82,7 @@ struct EvalCase {
 
 // The earlier rec clicks of a case (data::history_end), oldest first.
 std::vector<int64_t> rec_history(const data::Dataset& dataset, int32_t user, int32_t event_index);
+std::vector<int64_t> rec_history(const std::vector<data::Event>& events, int32_t event_index);
 
 // A ranked list for one case: items best first with their scores (at most `beams` items).
 struct RankedList {

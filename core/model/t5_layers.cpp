@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "core/tensor_parallel/fused_dropout.h"
+
 namespace gensar::model {
 namespace F = torch::nn::functional;
 
@@ -117,8 +119,8 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   auto scores = torch::matmul(query, key.transpose(-1, -2));
   // In place: matmul's backward needs its inputs, not its output, and this saves a [B,h,T,S] pass.
   if (bias.defined()) scores.add_(bias);
-  auto probs = torch::softmax(scores, -1);
-  probs = tp::sharded_dropout(probs, dropout_, train, rng, /*dim=*/1, ctx_.rank(), ctx_.size());
+  auto probs =
+      tp::sharded_softmax_dropout(scores, dropout_, train, rng, /*dim=*/1, ctx_.rank(), ctx_.size());
   auto context = torch::matmul(probs, value).transpose(1, 2);
   context = context.reshape({context.size(0), context.size(1), local_heads_ * d_kv_});
   return o->forward(context);
@@ -140,12 +142,15 @@ torch::Tensor T5FeedForwardImpl::forward(const torch::Tensor& x, bool train, tp:
   auto x_in = tp::copy_to_tp_region(x, ctx_.tp);
   torch::Tensor hidden;
   if (kind_ == FeedForward::kRelu) {
-    hidden = torch::relu(wi->forward_in_region(x_in));
+    hidden = wi->forward_in_region(x_in);
+    hidden = tp::sharded_relu_dropout(hidden, dropout_, train, rng, hidden.dim() - 1, ctx_.rank(),
+                                      ctx_.size());
   } else {
     // T5 v1.1's gated-GELU uses the tanh approximation ("gelu_new").
     hidden = torch::gelu(wi_0->forward_in_region(x_in), "tanh") * wi_1->forward_in_region(x_in);
+    hidden = tp::sharded_dropout(hidden, dropout_, train, rng, hidden.dim() - 1, ctx_.rank(),
+                                 ctx_.size());
   }
-  hidden = tp::sharded_dropout(hidden, dropout_, train, rng, hidden.dim() - 1, ctx_.rank(), ctx_.size());
   return wo->forward(hidden);
 }
 

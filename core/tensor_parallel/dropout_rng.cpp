@@ -14,38 +14,46 @@
 namespace gensar::tp {
 namespace {
 
-// Inverted-dropout multiplier: 1/(1-p) where kept, 0 where dropped. The generator gives one 64-bit
-// key per mask; the mask itself is a counter-based hash of (key, element index), four 16-bit lanes
-// per hash. LibTorch's CPU bernoulli_ without MKL draws element by element from the generator
-// (about a tenth of a training step); this fills at memory speed, in parallel, and the result is
-// still a pure function of the generator state (so checkpoints and TP slicing stay exact). The keep
-// probability is quantised to 1/65536 and the scale is its exact inverse, so E[mask] = 1.
+// Inverted-dropout multiplier: 1/(1-p) where kept, 0 where dropped. LibTorch's CPU bernoulli_
+// without MKL draws element by element from the generator (about a tenth of a training step); a
+// KeepMask fills at memory speed, in parallel, and is still a pure function of the generator state
+// (so checkpoints and TP slicing stay exact).
 torch::Tensor keep_mask(at::IntArrayRef shape, double p, at::Generator& gen) {
-  uint64_t key = 0;
-  {
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    key = gen.get<at::CPUGeneratorImpl>()->random64();
-  }
-  const uint32_t threshold = static_cast<uint32_t>(
-      std::clamp<double>(std::round((1.0 - p) * 65536.0), 1.0, 65536.0));
-  const float scale = static_cast<float>(65536.0 / threshold);
-  torch::Tensor mask = torch::empty(shape, torch::kFloat);
-  float* out = mask.data_ptr<float>();
-  const int64_t n = mask.numel();
-  const int64_t words = (n + 3) / 4;
-  at::parallel_for(0, words, 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t w = begin; w < end; ++w) {
-      uint64_t h = seed::mix(key ^ (static_cast<uint64_t>(w) * 0xd6e8feb86659fd93ULL));
-      const int64_t base = w * 4;
-      const int64_t lanes = std::min<int64_t>(4, n - base);
-      for (int64_t j = 0; j < lanes; ++j, h >>= 16)
-        out[base + j] = (h & 0xffff) < threshold ? scale : 0.0f;
-    }
+  const KeepMask mask = KeepMask::draw(p, gen);
+  torch::Tensor out = torch::empty(shape, torch::kFloat);
+  float* data = out.data_ptr<float>();
+  at::parallel_for(0, out.numel(), 16384, [&](int64_t begin, int64_t end) {
+    mask.fill(begin, end, data + begin);
   });
-  return mask;
+  return out;
 }
 
 }  // namespace
+
+KeepMask KeepMask::draw(double p, at::Generator& gen) {
+  KeepMask m;
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    m.key = gen.get<at::CPUGeneratorImpl>()->random64();
+  }
+  m.threshold = static_cast<uint32_t>(std::clamp<double>(std::round((1.0 - p) * 65536.0), 1.0, 65536.0));
+  m.scale = static_cast<float>(65536.0 / m.threshold);
+  return m;
+}
+
+void KeepMask::fill(int64_t begin, int64_t end, float* out) const {
+  for (int64_t i = begin; i < end;) {
+    uint64_t h = seed::mix(key ^ (static_cast<uint64_t>(i >> 2) * 0xd6e8feb86659fd93ULL));
+    h >>= 16 * (i & 3);
+    for (int64_t lane = i & 3; lane < 4 && i < end; ++lane, ++i, h >>= 16)
+      *out++ = (h & 0xffff) < threshold ? scale : 0.0f;
+  }
+}
+
+at::Generator* local_mask_generator(DropoutRng& rng, int tp_size) {
+  if (tp_size == 1) return &rng.replicated();
+  return rng.full_masks_in_tp_regions ? nullptr : &rng.sharded();
+}
 
 DropoutRng::DropoutRng(uint64_t seed, int dp_rank, int tp_rank)
     : replicated_(at::detail::createCPUGenerator()), sharded_(at::detail::createCPUGenerator()) {
@@ -78,8 +86,8 @@ torch::Tensor sharded_dropout(const torch::Tensor& x, double p, bool train, Drop
                               int64_t dim, int tp_rank, int tp_size) {
   if (!train || p <= 0) return x;
   torch::Tensor mask;
-  if (tp_size == 1 || !rng.full_masks_in_tp_regions) {
-    mask = keep_mask(x.sizes(), p, tp_size == 1 ? rng.replicated() : rng.sharded());
+  if (at::Generator* gen = local_mask_generator(rng, tp_size)) {
+    mask = keep_mask(x.sizes(), p, *gen);
   } else {
     std::vector<int64_t> full(x.sizes().begin(), x.sizes().end());
     const int64_t local = full[dim];

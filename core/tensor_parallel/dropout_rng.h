@@ -37,6 +37,25 @@ class DropoutRng {
   at::Generator sharded_;
 };
 
+// The mask of one dropout call as a function of the element index: the generator gives one 64-bit
+// key per mask, and element i keeps its value (times `scale`) when its 16-bit lane of the
+// counter-based hash mix(key ^ (i / 4) * K) is below `threshold`. The keep probability is
+// quantised to 1/65536 and the scale is its exact inverse, so E[mask] = 1. Fused kernels
+// (fused_dropout.h) compute the mask where they use it instead of storing it.
+struct KeepMask {
+  uint64_t key = 0;
+  uint32_t threshold = 65536;
+  float scale = 1.0f;
+  static KeepMask draw(double p, at::Generator& gen);  // takes one key from `gen`
+  // mask[i] for begin <= i < end, written to out[0 .. end - begin).
+  void fill(int64_t begin, int64_t end, float* out) const;
+};
+
+// The generator whose mask covers exactly this rank's tensor: the replicated stream without TP, the
+// sharded stream when TP regions draw local masks; null when the mask is drawn for the full tensor
+// and sliced (sharded_dropout then narrows it).
+at::Generator* local_mask_generator(DropoutRng& rng, int tp_size);
+
 // Inverted dropout on a replicated activation (mask over the whole tensor, replicated stream).
 torch::Tensor replicated_dropout(const torch::Tensor& x, double p, bool train, DropoutRng& rng);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -69,7 +70,8 @@ std::vector<std::vector<ScoredItem>> infer_top_k(decoding::Seq2SeqScorer& scorer
                                                  const SampleBuilder& b, Task task,
                                                  const UserIndex& users,
                                                  const std::vector<InferenceRequest>& requests,
-                                                 int64_t k, int64_t beams, int64_t batch_size) {
+                                                 int64_t k, int64_t beams, int64_t batch_size,
+                                                 bool exclude_history) {
   GENSAR_INPUT_CHECK(k >= 1, "--k must be >= 1, got {}", k);
   GENSAR_INPUT_CHECK(batch_size >= 1, "--batch-size must be >= 1, got {}", batch_size);
   torch::NoGradGuard no_grad;
@@ -85,20 +87,26 @@ std::vector<std::vector<ScoredItem>> infer_top_k(decoding::Seq2SeqScorer& scorer
   for (size_t start = 0; start < requests.size(); start += batch_size) {
     const size_t end = std::min(requests.size(), start + static_cast<size_t>(batch_size));
     std::vector<std::vector<int64_t>> inputs;
+    std::vector<std::unordered_set<int64_t>> clicked(end - start);
     for (size_t r = start; r < end; ++r) {
       const int32_t user = users.find(requests[r].user);
       int64_t n = 0;
-      if (user >= 0) b.user_events(user, &n);
+      const data::Event* events = user >= 0 ? b.user_events(user, &n) : nullptr;
       inputs.push_back(inference_input(b, task, user, n, requests[r].query));
+      if (exclude_history && task == Task::kRec)
+        for (int64_t e = 0; e < n; ++e)
+          if (events[e].kind == data::EventKind::kRec) clicked[r - start].insert(events[e].item);
     }
     torch::Tensor ids, mask;
     collate_inputs(inputs, b.tokenizer().pad_id(), &ids, &mask);
     const auto result = decoding::beam_search(scorer, ids, mask, {&trie}, bs);
-    for (const auto& cb : result.cases) {
-      const auto ranked = cb.ranked_items(k);
-      const auto scores = cb.ranked_scores(k);
+    for (size_t c = 0; c < result.cases.size(); ++c) {
+      const auto& cb = result.cases[c];
+      const auto ranked = cb.ranked_items(bs.num_beams);
+      const auto scores = cb.ranked_scores(bs.num_beams);
       std::vector<ScoredItem> list;
-      for (size_t i = 0; i < ranked.size(); ++i) {
+      for (size_t i = 0; i < ranked.size() && static_cast<int64_t>(list.size()) < k; ++i) {
+        if (clicked[c].count(ranked[i])) continue;
         ScoredItem s;
         s.item = static_cast<int32_t>(ranked[i]);
         s.key = std::string(ds.item_key(s.item));

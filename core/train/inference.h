@@ -43,12 +43,15 @@ std::vector<int64_t> inference_input(const SampleBuilder& builder, Task task, in
                                      int64_t history_end, const std::string& query);
 
 // Top-k items per request (all requests of one task). beams = max(k, beams); requests are decoded
-// batch_size at a time.
+// batch_size at a time. With exclude_history, recommendations leave out the items the user has
+// already clicked (rec events), as `gensar eval --exclude-history` does: they come from the same
+// beams, so a list can be shorter than k when beams - k is below the number of such items.
 std::vector<std::vector<ScoredItem>> infer_top_k(decoding::Seq2SeqScorer& scorer,
                                                  const SampleBuilder& builder, Task task,
                                                  const UserIndex& users,
                                                  const std::vector<InferenceRequest>& requests,
-                                                 int64_t k, int64_t beams, int64_t batch_size);
+                                                 int64_t k, int64_t beams, int64_t batch_size,
+                                                 bool exclude_history = false);
 
 // TSV requests: "user" (rec) or "user<TAB>query" (search) per line; blank lines and lines starting
 // with '#' are skipped. Errors name the file and line.

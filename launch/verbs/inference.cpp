@@ -33,6 +33,10 @@ void add_inference_options(po::options_description& d, bool search) {
       ("batch-size", po::value<int64_t>()->default_value(16), "requests decoded together")
       ("json", po::bool_switch()->default_value(false), "print one JSON line instead of a table");
   if (search) d.add_options()("query", po::value<std::string>()->default_value(""), "the search query");
+  if (!search)
+    d.add_options()("exclude-history", po::bool_switch()->default_value(false),
+                    "leave out items the user has already clicked (give --beams above k plus their "
+                    "number)");
 }
 
 int run_inference(const po::variables_map& vm, train::Task task) {
@@ -62,7 +66,8 @@ int run_inference(const po::variables_map& vm, train::Task task) {
   for (const auto& r : requests) users.find(r.user);  // unknown users fail before decoding
   const auto results = train::infer_top_k(*loaded.scorer, *loaded.builder, task, users, requests,
                                           vm["k"].as<int64_t>(), vm["beams"].as<int64_t>(),
-                                          vm["batch-size"].as<int64_t>());
+                                          vm["batch-size"].as<int64_t>(),
+                                          !search && vm["exclude-history"].as<bool>());
   if (!batch.empty()) {
     const std::string output = vm["output"].as<std::string>();
     std::ofstream file;

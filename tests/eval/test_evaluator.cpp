@@ -179,6 +179,20 @@ TEST(Inference, TopKForKnownAnonymousAndUnknownUsers) {
       EXPECT_EQ(list[0].title, std::string(b.dataset().item_title(list[0].item)));
     }
   }
+  // Excluding the history leaves out every item u1 clicked and keeps the rest in order.
+  int64_t clicks = 0;
+  const data::Event* events = b.user_events(users.find("u1"), &clicks);
+  std::set<int64_t> clicked;
+  for (int64_t e = 0; e < clicks; ++e)
+    if (events[e].kind == data::EventKind::kRec) clicked.insert(events[e].item);
+  const auto all = infer_top_k(*f.scorer, b, Task::kRec, users, {reqs[0]}, 30, 30, 1)[0];
+  const auto fresh = infer_top_k(*f.scorer, b, Task::kRec, users, {reqs[0]}, 30, 30, 1, true)[0];
+  std::vector<int32_t> expected, got;
+  for (const auto& s : all)
+    if (!clicked.count(s.item)) expected.push_back(s.item);
+  for (const auto& s : fresh) got.push_back(s.item);
+  EXPECT_EQ(got, expected);
+  EXPECT_LT(got.size(), all.size());
   EXPECT_THROW(users.find("nobody"), InputError);
   // The search input carries the query; an anonymous user's input is the prompt alone.
   const auto q = b.tokenizer().encode("beaker");
