@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "core/common/seed.h"
 #include "core/tensor_parallel/dropout_rng.h"
 #include "core/tensor_parallel/fused_dropout.h"
 
@@ -25,6 +26,12 @@ TEST(FusedDropout, KeepMaskRangesAgreeWithTheWholeMask) {
   m.fill(5, 58, part.data() + 5);
   m.fill(58, 103, part.data() + 58);
   EXPECT_EQ(whole, part);
+  // The formula the checkpointed streams rely on: lane i % 4 of mix(key ^ (i / 4) * K).
+  for (int64_t i = 0; i < 103; ++i) {
+    const uint64_t h = seed::mix(m.key ^ (static_cast<uint64_t>(i / 4) * 0xd6e8feb86659fd93ULL));
+    const bool keep = ((h >> (16 * (i % 4))) & 0xffff) < m.threshold;
+    EXPECT_EQ(whole[i], keep ? m.scale : 0.0f) << i;
+  }
   int kept = 0;
   for (float v : whole) {
     EXPECT_TRUE(v == 0.0f || v == m.scale);
