@@ -10,9 +10,28 @@
 
 #include "core/common/check.h"
 #include "core/common/seed.h"
+#include "core/common/vector_clones.h"
 
 namespace gensar::tp {
 namespace {
+
+// The hash word of elements 4 w .. 4 w + 3: four 16-bit lanes, lowest first.
+inline uint64_t word_hash(uint64_t key, int64_t w) {
+  return seed::mix(key ^ (static_cast<uint64_t>(w) * 0xd6e8feb86659fd93ULL));
+}
+
+// Whole hash words [w_begin, w_end): elements 4 w .. 4 w + 3 into out[4 (w - w_begin) ..]. The
+// hash's 64-bit multiplies vectorise only with AVX-512 (GENSAR_VECTOR_CLONES).
+GENSAR_VECTOR_CLONES
+void fill_words(uint64_t key, uint32_t threshold, float scale, int64_t w_begin, int64_t w_end,
+                float* __restrict out) {
+  for (int64_t w = w_begin; w < w_end; ++w) {
+    const uint64_t h = word_hash(key, w);
+    float* o = out + 4 * (w - w_begin);
+    for (int lane = 0; lane < 4; ++lane)
+      o[lane] = ((h >> (16 * lane)) & 0xffff) < threshold ? scale : 0.0f;
+  }
+}
 
 // Inverted-dropout multiplier: 1/(1-p) where kept, 0 where dropped. LibTorch's CPU bernoulli_
 // without MKL draws element by element from the generator (about a tenth of a training step); a
@@ -41,29 +60,11 @@ KeepMask KeepMask::draw(double p, at::Generator& gen) {
   return m;
 }
 
-namespace {
-
-// Whole hash words [w_begin, w_end): elements 4 w .. 4 w + 3 into out[4 (w - w_begin) ..]. Built
-// for AVX-512, AVX2 and the baseline, picked at load time (the default build targets the baseline
-// x86-64, where the 64-bit multiplies of the hash do not vectorise).
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void fill_words(uint64_t key, uint32_t threshold, float scale, int64_t w_begin, int64_t w_end,
-                float* __restrict out) {
-  for (int64_t w = w_begin; w < w_end; ++w) {
-    const uint64_t h = seed::mix(key ^ (static_cast<uint64_t>(w) * 0xd6e8feb86659fd93ULL));
-    float* o = out + 4 * (w - w_begin);
-    for (int lane = 0; lane < 4; ++lane)
-      o[lane] = ((h >> (16 * lane)) & 0xffff) < threshold ? scale : 0.0f;
-  }
-}
-
-}  // namespace
-
 void KeepMask::fill(int64_t begin, int64_t end, float* out) const {
   // The part before the first whole word and after the last one, element by element.
   auto one_by_one = [&](int64_t from, int64_t to) {
     for (int64_t i = from; i < to;) {
-      uint64_t h = seed::mix(key ^ (static_cast<uint64_t>(i >> 2) * 0xd6e8feb86659fd93ULL));
+      uint64_t h = word_hash(key, i >> 2);
       h >>= 16 * (i & 3);
       for (int64_t lane = i & 3; lane < 4 && i < to; ++lane, ++i, h >>= 16)
         out[i - begin] = (h & 0xffff) < threshold ? scale : 0.0f;

@@ -3,9 +3,10 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <atomic>
 
-#include "core/common/check.h"
+#include "core/common/vector_clones.h"
 
 namespace gensar::tp {
 namespace {
@@ -16,9 +17,7 @@ using torch::autograd::variable_list;
 // Elements per parallel chunk of the elementwise passes (rows for the row-wise softmax backward).
 constexpr int64_t kGrain = 16384;
 
-// The elementwise kernels, built for AVX-512, AVX2 and the baseline and picked at load time: the
-// default build targets the baseline x86-64, where they would run at a quarter of LibTorch's width.
-#define GENSAR_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+// The elementwise kernels (GENSAR_VECTOR_CLONES: AVX-512 / AVX2 / baseline, picked at load time).
 
 // y[i] *= a[i].
 GENSAR_VECTOR_CLONES

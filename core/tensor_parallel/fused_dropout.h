@@ -3,8 +3,10 @@
 // FFN's hidden units [B, T, d_ff] (ReLU, then dropout). The composed ops store a float mask and make
 // separate passes for the mask, the product and each backward; the fused autograd functions compute
 // the mask (KeepMask) where they use it and keep nothing but what backward needs:
-// - softmax_dropout keeps the probabilities (as softmax alone does) and the mask's key;
+// - softmax_dropout keeps the probabilities (as softmax alone does) and its output (which the next
+//   matmul keeps anyway): the mask is where the output is non-zero;
 // - relu_dropout keeps only its output: the gradient passes where the output is positive.
+// The loops are vectorised per CPU at load time (core/common/vector_clones.h).
 // Both draw their mask from the same stream at the same point as the composed ops, so the masks, the
 // forward values and checkpoints' RNG states are identical; the softmax backward sums in its own
 // order (equal to rounding). TP regions that draw full masks and slice them use the composed ops.
