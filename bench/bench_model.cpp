@@ -4,8 +4,8 @@
 // and the model's own largest GEMM shape (the feed-forward input projection of a batch, whose
 // inner dimension d_model is what limits the small presets).
 // Default: the TIGER preset at batch 64, 128 input and 6 output tokens, vocabulary 10,000 and an
-// untied LM head (7.0M parameters; bench/t5_eager_reference.py, the PyTorch eager reference of
-// docs/model.md, measures about 17 samples/s on OpenBLAS, one thread).
+// untied LM head (7.0M parameters). The ratio to PyTorch eager (bench/t5_eager_reference.py) is
+// bench_train's, measured in the same run.
 //   bench_model [--preset tiger|t5-small] [--tied] [--batch 64] [--source 128] [--target 6]
 //               [--steps 5] [--vocab 10000] [--threads 1] [--dropout p] [--json]
 // --json adds one line: {"samples_per_s", "gflops", "square_gemm_gflops", "model_gemm_gflops", ...}.
