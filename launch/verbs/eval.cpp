@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +32,30 @@ std::unique_ptr<data::EvalCandidates> maybe_candidates(const std::string& datase
     if (p == eval::Protocol::kCandidates)
       return std::make_unique<data::EvalCandidates>(data::load_eval_candidates(dataset_dir));
   return nullptr;
+}
+
+// The baselines `--baseline` accepts and the tasks each ranks by default (`--tasks auto`).
+struct BaselineKind {
+  const char* name;
+  const char* tasks;  // rec | search | both
+};
+constexpr BaselineKind kBaselines[] = {{"popularity", "both"},
+                                       {"bm25", "search"},
+                                       {"sasrec", "rec"},
+                                       {"transitions", "rec"},
+                                       {"query-clicks", "search"}};
+
+std::string baseline_names(const char* separator) {
+  std::string out;
+  for (const auto& b : kBaselines) out += (out.empty() ? "" : separator) + std::string(b.name);
+  return out;
+}
+
+const BaselineKind& find_baseline(const std::string& name) {
+  for (const auto& b : kBaselines)
+    if (name == b.name) return b;
+  GENSAR_INPUT_CHECK(false, "--baseline: expected none, {}, got '{}'", baseline_names(", "), name);
+  return kBaselines[0];
 }
 
 }  // namespace
@@ -61,20 +86,13 @@ int run_eval(const po::variables_map& vm) {
   eval::EvalResult result;
   std::string run_dir;  // where metrics.json also goes (--run only)
   if (baseline != "none") {
-    GENSAR_INPUT_CHECK(baseline == "popularity" || baseline == "bm25" || baseline == "sasrec" ||
-                           baseline == "transitions" || baseline == "query-clicks",
-                       "--baseline: expected none, popularity, bm25, sasrec, transitions or "
-                       "query-clicks, got '{}'",
-                       baseline);
+    const BaselineKind& kind = find_baseline(baseline);
     GENSAR_INPUT_CHECK(run.empty() && checkpoint.empty(),
                        "--baseline evaluates a baseline: give --dataset, not --run/--checkpoint");
     const std::string dataset_dir = vm["dataset"].as<std::string>();
     GENSAR_INPUT_CHECK(!dataset_dir.empty(), "--baseline {} needs --dataset DIR", baseline);
     data::Dataset ds(dataset_dir);
-    const bool rec_only = baseline == "sasrec" || baseline == "transitions";
-    const bool search_only = baseline == "bm25" || baseline == "query-clicks";
-    opts.tasks = eval::parse_eval_tasks(
-        tasks != "auto" ? tasks : search_only ? "search" : rec_only ? "rec" : "both");
+    opts.tasks = eval::parse_eval_tasks(tasks != "auto" ? tasks : kind.tasks);
     auto candidates = maybe_candidates(dataset_dir, opts.protocols);
     eval::BatchRanker ranker;
     std::shared_ptr<seqrec::SasRec> sasrec;
@@ -174,7 +192,7 @@ void add_eval_options(po::options_description& d) {
       ("out", po::value<std::string>()->default_value(""),
        "directory for metrics.json + cases.jsonl (default RUN/eval/SPLIT; baselines: none)")
       ("baseline", po::value<std::string>()->default_value("none"),
-       "none | popularity | bm25 | sasrec | transitions | query-clicks")
+       ("none | " + baseline_names(" | ")).c_str())
       ("bm25-fields", po::value<std::string>()->default_value("auto"),
        "bm25 baseline document: auto (as the dataset's search negatives) | "
        "title-description | all")
