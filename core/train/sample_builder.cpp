@@ -1,6 +1,7 @@
 #include "core/train/sample_builder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "core/common/check.h"
@@ -188,7 +189,7 @@ std::vector<int64_t> SampleBuilder::build_history(int32_t user, int32_t end) con
 }
 
 std::vector<int64_t> SampleBuilder::build_input(Task task, int32_t user, int32_t event_index,
-                                                int template_index) const {
+                                                int template_index, int history_keep) const {
   GENSAR_CHECK(task == Task::kRec || task == Task::kSearch || task == Task::kNextQuery,
                "build_input needs a history task, got {}", task_name(task));
   int64_t n = 0;
@@ -214,6 +215,8 @@ std::vector<int64_t> SampleBuilder::build_input(Task task, int32_t user, int32_t
   auto entries = history_entries(events, end, options_.history_rec, options_.history_search,
                                  rec_item_, src_query_, src_item_, col_tokens_, sem_tokens_,
                                  query_tokens_);
+  if (history_keep >= 0 && static_cast<int64_t>(entries.size()) > history_keep)
+    entries.resize(history_keep);  // newest first: drops the oldest
   std::vector<int64_t> history = join_entries(entries, separator_, budget);
   std::vector<int64_t> input = PromptSet::render(tmpl, {&history, query, nullptr, nullptr});
   if (static_cast<int64_t>(input.size()) > options_.max_input_len - 1)
@@ -261,7 +264,7 @@ Sample SampleBuilder::build(const SampleRef& ref) const {
     case Task::kRec:
     case Task::kSearch:
     case Task::kNextQuery: {
-      s.input = build_input(ref.task, ref.user, ref.event_index, ref.template_index);
+      s.input = build_input(ref.task, ref.user, ref.event_index, ref.template_index, ref.history_keep);
       int64_t n = 0;
       const data::Event& ev = user_events(ref.user, &n)[ref.event_index];
       if (ref.task == Task::kRec) {
@@ -411,6 +414,11 @@ EpochSamples::EpochSamples(const SampleBuilder& b, const TaskMixOptions& mix, in
   const auto& search_ex = ds.examples(data::Task::kSearch, data::Split::kTrain);
   const bool neutral = b.options().neutral_prompt;
   const uint64_t seed = mix.seed;
+  GENSAR_INPUT_CHECK(mix.rec_history_crop >= 0.0 && mix.rec_history_crop <= 1.0,
+                     "--rec-history-crop {} is not a share in [0, 1]", mix.rec_history_crop);
+  const int max_entries = b.options().history_rec + b.options().history_search;
+  // Crop decisions compare 16 random bits with the share, quantised to 1/65536 (1.0 = always).
+  const uint64_t crop_below = static_cast<uint64_t>(std::lround(mix.rec_history_crop * 65536.0));
 
   // Queries each item was clicked for in the training split (the own-queries pseudo-queries).
   std::vector<std::vector<int32_t>> item_queries;
@@ -445,6 +453,11 @@ EpochSamples::EpochSamples(const SampleBuilder& b, const TaskMixOptions& mix, in
       if (task == Task::kRec) {
         ref.user = rec_ex[picks[i]].user;
         ref.event_index = rec_ex[picks[i]].event_index;
+        if (crop_below > 0 && max_entries >= 2) {
+          const uint64_t c = data::mix_seed(r, 0xC409u);  // independent of the template draw
+          if ((c & 0xFFFFu) < crop_below)
+            ref.history_keep = 1 + static_cast<int>((c >> 16) % static_cast<uint64_t>(max_entries - 1));
+        }
       } else if (task == Task::kSearch || task == Task::kNextQuery) {
         ref.user = search_ex[picks[i]].user;
         ref.event_index = search_ex[picks[i]].event_index;

@@ -71,6 +71,9 @@ struct SampleRef {
   int32_t query = -1;        // query_item: the pseudo-query (dataset query index; -1 = category words)
   bool collaborative = false;  // text_to_id / id_to_text: collaborative (true) or semantic ID
   int template_index = 0;
+  // rec / search / next_query: the most recent history entries kept (-1 = all the options allow);
+  // set by the rec history crop (TaskMixOptions::rec_history_crop), never at evaluation.
+  int history_keep = -1;
 };
 
 struct Sample {
@@ -92,8 +95,9 @@ class SampleBuilder {
 
   // Input of a rec / search / next_query example (the target event `event_index` of `user`) with
   // prompt template `template_index` (0 at evaluation). Task must be kRec, kSearch or kNextQuery.
+  // `history_keep` >= 0 keeps only that many of the most recent history entries.
   std::vector<int64_t> build_input(Task task, int32_t user, int32_t event_index,
-                                   int template_index = 0) const;
+                                   int template_index = 0, int history_keep = -1) const;
   // The history part alone (no prompt, no eos): for tests and inspection.
   std::vector<int64_t> build_history(int32_t user, int32_t history_end_index) const;
 
@@ -152,6 +156,12 @@ struct TaskMixOptions {
   int64_t text_to_id = 2000;   // half semantic, half collaborative
   int64_t id_to_text = 2000;   // half semantic, half collaborative
   uint64_t seed = 2024;
+  // Rec history crop (--rec-history-crop): the share of rec training examples that keep only their
+  // last k history entries, k drawn uniformly from 1 .. history_rec + history_search - 1, anew each
+  // epoch (a pure function of (seed, epoch, example)). A model that can read a whole history
+  // memorises each user's sequence; the crop makes it also predict from the last few clicks, the
+  // signal that generalises on logs like Scientific's (docs/training.md, "Rec history crop").
+  double rec_history_crop = 0.0;
   // Parses "rec,search,..." (tasks to keep on) and "task=count,..." overrides; throws InputError.
   void enable_only(const std::string& task_list);
   void set_counts(const std::string& spec);

@@ -167,6 +167,7 @@ int run_train(const po::variables_map& vm) {
   // Counts first, then --tasks: a task that --tasks leaves out stays off even when a config's
   // --samples-per-task names it (the ablation configs rely on this).
   o.mix.set_counts(vm["samples-per-task"].as<std::string>());
+  o.mix.rec_history_crop = vm["rec-history-crop"].as<double>();
   if (!tasks.empty()) o.mix.enable_only(tasks);
   o.valid_every = vm["valid-every"].as<int64_t>();
   o.patience = vm["patience"].as<int>();
@@ -239,6 +240,9 @@ void add_train_options(po::options_description& d) {
        "initialisation, sample lists, order, templates and dropout")
       ("history-rec", ranged<int>(0, 1000)->default_value(5), "rec clicks in the history (N)")
       ("history-search", ranged<int>(0, 1000)->default_value(5), "search sessions in the history (M)")
+      ("rec-history-crop", ranged<double>(0.0, 1.0)->default_value(0.0),
+       "share of rec training examples that keep only their last k history entries, k uniform in "
+       "1 .. N + M - 1, drawn anew each epoch (0 = off; docs/training.md)")
       ("max-input-len", ranged<int>(8)->default_value(256),
        "input tokens (oldest history dropped first)")
       ("max-text-len", ranged<int>(1)->default_value(256),

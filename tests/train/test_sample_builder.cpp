@@ -19,7 +19,7 @@ namespace {
 // The expected history, computed independently of data::history_end: events with a timestamp
 // strictly below the target's (every interaction of the tiny log has its own timestamp).
 std::vector<int64_t> expected_history(const SampleBuilder& b, int32_t user, int32_t target, int n,
-                                      int m) {
+                                      int m, size_t keep = SIZE_MAX) {
   int64_t count = 0;
   const data::Event* ev = b.user_events(user, &count);
   std::vector<std::vector<int64_t>> newest_first;
@@ -43,6 +43,7 @@ std::vector<int64_t> expected_history(const SampleBuilder& b, int32_t user, int3
     }
     newest_first.push_back(entry);
   }
+  if (newest_first.size() > keep) newest_first.resize(keep);
   const auto sep = b.tokenizer().encode(";");
   std::vector<int64_t> out;
   for (size_t k = newest_first.size(); k-- > 0;) {
@@ -183,6 +184,58 @@ TEST(SampleBuilder, EpochSamplesArePureFunctionsOfSeedAndEpoch) {
   for (int64_t i = 0; i < r.size(); ++i) EXPECT_EQ(r[i].task, Task::kRec);
   EXPECT_THROW(rec_only.enable_only("rec,bogus"), gensar::InputError);
   EXPECT_THROW(rec_only.set_counts("search"), gensar::InputError);
+}
+
+// The rec history crop keeps the last k entries of a share of the rec examples, k in 1 .. N + M - 1,
+// reproducibly per (seed, epoch); no other task and no evaluation input is touched.
+TEST(SampleBuilder, RecHistoryCropKeepsTheLastEntries) {
+  SampleBuilderOptions opts;
+  opts.history_rec = 3;
+  opts.history_search = 2;
+  TinyRun run = make_tiny_run("crop", opts);
+  const SampleBuilder& b = *run.pieces.builder;
+  TaskMixOptions mix;
+  mix.rec_history_crop = 1.0;
+  int cropped_short = 0;
+  for (int64_t epoch = 0; epoch < 3; ++epoch) {
+    EpochSamples e(b, mix, epoch);
+    for (int64_t i = 0; i < e.size(); ++i) {
+      const SampleRef& ref = e[i];
+      if (ref.task != Task::kRec) {
+        EXPECT_EQ(ref.history_keep, -1) << task_name(ref.task);
+        continue;
+      }
+      ASSERT_GE(ref.history_keep, 1);
+      ASSERT_LE(ref.history_keep, 4);
+      const Sample s = b.build(ref);
+      const auto history = expected_history(b, ref.user, ref.event_index, 3, 2, ref.history_keep);
+      EXPECT_TRUE(contains(s.input, history)) << "user " << ref.user << " keep " << ref.history_keep;
+      EXPECT_EQ(s.input, b.build_input(Task::kRec, ref.user, ref.event_index, ref.template_index,
+                                       ref.history_keep));
+      if (history != expected_history(b, ref.user, ref.event_index, 3, 2)) ++cropped_short;
+    }
+  }
+  EXPECT_GT(cropped_short, 5);  // the crop shortened real histories
+  // A share: about half the rec examples, the same ones for the same (seed, epoch).
+  mix.rec_history_crop = 0.5;
+  auto keeps = [&](int64_t epoch) {
+    std::vector<int> k;
+    EpochSamples e(b, mix, epoch);
+    for (int64_t i = 0; i < e.size(); ++i)
+      if (e[i].task == Task::kRec) k.push_back(e[i].history_keep);
+    return k;
+  };
+  int cropped = 0, total = 0;
+  for (int64_t epoch = 0; epoch < 20; ++epoch) {
+    for (int k : keeps(epoch)) cropped += k >= 0, ++total;
+  }
+  EXPECT_EQ(keeps(7), keeps(7));
+  EXPECT_GT(cropped, total * 3 / 10);
+  EXPECT_LT(cropped, total * 7 / 10);
+  mix.rec_history_crop = 0.0;
+  for (int k : keeps(0)) EXPECT_EQ(k, -1);
+  mix.rec_history_crop = 1.5;
+  EXPECT_THROW(EpochSamples(b, mix, 0), gensar::InputError);
 }
 
 TEST(SampleBuilder, NeutralPromptIsTheSameTemplateForEveryTask) {
