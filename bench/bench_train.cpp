@@ -3,20 +3,23 @@
 //     --batch x --src input and --tgt target tokens, vocabulary --vocab) against the same step in
 //     PyTorch eager (bench/t5_eager_reference.py on Debian's python3-torch: the same LibTorch
 //     kernels); skipped with a note when python3-torch is missing; and against itself with the
-//     fused dropout off (alternating rounds), which is what the fusion buys;
+//     fused dropout off, which is what the fusion buys. The three are timed back to back in each
+//     of --rounds rounds and the ratios are medians of the rounds' ratios (the VM drifts);
 //  2. `gensar train`'s loop on Amazon Scientific (all six tasks, paper mix, placeholder identifiers:
 //     throughput does not depend on their quality) with length bucketing off and on, and the
 //     share of encoder tokens that is padding in each.
 //
 //   bench_train [--steps 10] [--batch 64] [--src 169] [--tgt 6] [--vocab 10000] [--threads 1]
-//               [--loop-steps 20] [--dataset DIR (already ingested)] [--json]
+//               [--rounds 5] [--loop-steps 20] [--dataset DIR (already ingested)] [--json]
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -46,32 +49,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-struct BareRates {
-  double fused = 0;     // samples/s with the fused softmax- and ReLU-dropout (the default)
-  double composed = 0;  // samples/s with the composed ops they replace
-};
-
-// Samples/s of the bare step at the given shape, with and without the fused dropout: alternating
-// rounds of `steps` steps each on the same model and batch, so that both see the same machine.
-BareRates bare_step_rates(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, int64_t steps) {
-  auto config = model::T5Config::preset("tiger", vocab);
-  config.tie_word_embeddings = false;
-  bench::ModelStep step(config, batch, src, tgt);
-  step();
-  double seconds[2] = {0, 0};
-  constexpr int kRounds = 2;
-  for (int round = 0; round < kRounds; ++round) {
-    for (int fused = 1; fused >= 0; --fused) {
-      tp::set_dropout_fusion(fused == 1);
-      const auto t0 = std::chrono::steady_clock::now();
-      for (int64_t s = 0; s < steps; ++s) step();
-      seconds[fused] += seconds_since(t0);
-    }
-  }
-  tp::set_dropout_fusion(true);
-  return {kRounds * steps * batch / seconds[1], kRounds * steps * batch / seconds[0]};
-}
-
 // The PyTorch eager reference at the same shape, or -1 when python3-torch is not installed.
 double eager_step_rate(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, int64_t steps,
                        int threads) {
@@ -87,6 +64,44 @@ double eager_step_rate(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, i
   if (::pclose(pipe) != 0) return -1;
   auto j = nlohmann::json::parse(out, nullptr, false);
   return j.is_object() ? j.value("eager_samples_per_s", -1.0) : -1.0;
+}
+
+// One round's samples/s of the bare step: fused dropout (the default), the composed ops it
+// replaces, and PyTorch eager, measured back to back so that the three see the same machine.
+struct BareRound {
+  double fused = 0, composed = 0, eager = -1;
+};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// `rounds` rounds of `steps` steps per side on the same model and batch. This VM's speed drifts by
+// tens of percent over minutes (docs/performance.md), so the ratio is taken within each round and
+// the median over rounds is what is reported, with every round's figure beside it.
+std::vector<BareRound> bare_step_rounds(int64_t batch, int64_t src, int64_t tgt, int64_t vocab,
+                                        int64_t steps, int rounds, int threads) {
+  auto config = model::T5Config::preset("tiger", vocab);
+  config.tie_word_embeddings = false;
+  bench::ModelStep step(config, batch, src, tgt);
+  step();
+  auto rate = [&](bool fused) {
+    tp::set_dropout_fusion(fused);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t s = 0; s < steps; ++s) step();
+    return steps * batch / seconds_since(t0);
+  };
+  std::vector<BareRound> out(rounds);
+  for (auto& r : out) {
+    r.fused = rate(true);
+    r.composed = rate(false);
+    tp::set_dropout_fusion(true);
+    r.eager = eager_step_rate(batch, src, tgt, vocab, steps, threads);
+  }
+  return out;
 }
 
 struct LoopFigures {
@@ -126,7 +141,7 @@ int main(int argc, char** argv) {
   gensar::retain_freed_memory();  // as gensar itself runs (core/common/allocator.h)
   gensar::flush_denormals();      // likewise (core/common/cpu_numerics.h)
   int64_t steps = 10, batch = 64, src = 169, tgt = 6, vocab = 10000, loop_steps = 20;
-  int threads = 1;
+  int threads = 1, round_count = 5;
   bool json = false;
   std::string dataset_dir;
   for (int i = 1; i < argc; ++i) {
@@ -139,14 +154,24 @@ int main(int argc, char** argv) {
     else if (arg == "--vocab") vocab = std::stoll(next());
     else if (arg == "--loop-steps") loop_steps = std::stoll(next());
     else if (arg == "--threads") threads = std::stoi(next());
+    else if (arg == "--rounds") round_count = std::max(1, std::stoi(next()));
     else if (arg == "--dataset") dataset_dir = next();
     else if (arg == "--json") json = true;
     else { std::fprintf(stderr, "bench_train: unknown option %s\n", arg.c_str()); return 2; }
   }
   torch::set_num_threads(threads);
-  const BareRates rates = bare_step_rates(batch, src, tgt, vocab, steps);
-  const double bare = rates.fused;
-  const double eager = eager_step_rate(batch, src, tgt, vocab, steps, threads);
+  const std::vector<BareRound> rounds = bare_step_rounds(batch, src, tgt, vocab, steps, round_count, threads);
+  std::vector<double> fused, composed, eager_rates, ratios, fusion_ratios;
+  for (const auto& r : rounds) {
+    fused.push_back(r.fused);
+    composed.push_back(r.composed);
+    fusion_ratios.push_back(r.fused / r.composed);
+    if (r.eager > 0) eager_rates.push_back(r.eager), ratios.push_back(r.fused / r.eager);
+  }
+  const bool have_eager = ratios.size() == rounds.size();
+  const double bare = median(fused);
+  const double eager = have_eager ? median(eager_rates) : -1;
+  const double ratio = have_eager ? median(ratios) : -1;
 
   const fs::path tmp = fs::temp_directory_path() / ("gensar-bench-train-" + std::to_string(::getpid()));
   fs::create_directories(tmp);
@@ -188,11 +213,15 @@ int main(int argc, char** argv) {
 
   nlohmann::ordered_json j = {
       {"batch", batch}, {"src", src}, {"tgt", tgt}, {"vocab", vocab}, {"threads", threads},
+      {"rounds", round_count},
       {"samples_per_s", bare},
-      {"composed_dropout_samples_per_s", rates.composed},
-      {"fusion_speedup", rates.fused / rates.composed},
-      {"eager_samples_per_s", eager > 0 ? nlohmann::json(eager) : nlohmann::json(nullptr)},
-      {"ratio", eager > 0 ? nlohmann::json(bare / eager) : nlohmann::json(nullptr)},
+      {"composed_dropout_samples_per_s", median(composed)},
+      {"fusion_speedup", median(fusion_ratios)},
+      {"eager_samples_per_s", have_eager ? nlohmann::json(eager) : nlohmann::json(nullptr)},
+      {"ratio", have_eager ? nlohmann::json(ratio) : nlohmann::json(nullptr)},
+      {"ratio_rounds", have_eager ? nlohmann::json(ratios) : nlohmann::json(nullptr)},
+      {"samples_per_s_rounds", fused},
+      {"eager_samples_per_s_rounds", eager_rates},
       {"trainer_samples_per_s", bucketed.samples_per_s},
       {"trainer_unbucketed_samples_per_s", plain.samples_per_s},
       {"bucketing_speedup", bucketed.samples_per_s / plain.samples_per_s},
@@ -202,15 +231,19 @@ int main(int argc, char** argv) {
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
-  std::printf("bare step, tiger, batch %lld, %lld+%lld tokens, vocab %lld, %d thread(s): %.1f samples/s\n",
+  std::printf("bare step, tiger, batch %lld, %lld+%lld tokens, vocab %lld, %d thread(s), median of %d "
+              "rounds: %.1f samples/s\n",
               static_cast<long long>(batch), static_cast<long long>(src), static_cast<long long>(tgt),
-              static_cast<long long>(vocab), threads, bare);
+              static_cast<long long>(vocab), threads, round_count, bare);
   std::printf("the same step with the composed softmax/ReLU and dropout ops: %.1f samples/s (fused x%.2f)\n",
-              rates.composed, rates.fused / rates.composed);
-  if (eager > 0)
-    std::printf("PyTorch eager, same shape and kernels:                 %.1f samples/s (ratio %.2f)\n",
-                eager, bare / eager);
-  else
+              median(composed), median(fusion_ratios));
+  if (have_eager) {
+    std::printf("PyTorch eager, same shape and kernels:                 %.1f samples/s (ratio %.2f, "
+                "median of the rounds' ratios)\n", eager, ratio);
+    std::printf("ratio per round (gensar / eager, back to back):");
+    for (double r : ratios) std::printf(" %.2f", r);
+    std::printf("\n");
+  } else
     std::printf("PyTorch eager reference unavailable (install python3-torch)\n");
   std::printf("trainer loop on Scientific, bucketing off: %.1f samples/s, padding %.0f%% of encoder tokens\n",
               plain.samples_per_s, 100 * plain.padding);

@@ -3,7 +3,10 @@
 # munged, slurmctld and slurmd, all as root, state under $GENSAR_SLURM_DIR (default /tmp/gensar-slurm).
 #   bash cluster/local_slurm.sh start    # prints the `export SLURM_CONF=...` line clients need
 #   bash cluster/local_slurm.sh status
-#   bash cluster/local_slurm.sh stop
+#   bash cluster/local_slurm.sh stop     # slurmctld and slurmd (munged stays: a system daemon)
+#   bash cluster/local_slurm.sh running  # exit 0 when this cluster's slurmctld is up
+# Tests start it when it is not running and stop it on exit only if they started it, so a test run
+# leaves no daemons behind and never stops a cluster somebody else was using.
 # Needs the Debian packages slurm-wlm, munge and slurm-wlm-basic-plugins (mpi_pmix), which
 # scripts/setup.sh installs. `srun --mpi=pmix -n 2 ./binary` then starts OpenMPI ranks.
 set -euo pipefail
@@ -85,13 +88,22 @@ case "${1:-start}" in
   status)
     SLURM_CONF="$CONF" sinfo
     ;;
+  running)
+    pgrep -f "slurmctld.*$CONF" >/dev/null
+    ;;
   stop)
     for f in "$DIR/slurmd.pid" "$DIR/slurmctld.pid"; do
       [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
     done
+    # Wait for both to exit: a `start` right after must not find a daemon that is shutting down.
+    for _ in $(seq 1 40); do
+      pgrep -f "slurm(ctld|d).*$CONF" >/dev/null || exit 0
+      sleep 0.25
+    done
+    pkill -KILL -f "slurm(ctld|d).*$CONF" 2>/dev/null || true
     ;;
   *)
-    echo "usage: $0 start|status|stop" >&2
+    echo "usage: $0 start|status|stop|running" >&2
     exit 2
     ;;
 esac

@@ -20,6 +20,8 @@ if ! command -v slurmctld >/dev/null || ! command -v sbatch >/dev/null || [ "$(i
   echo "Slurm not installed or not root: skipping"
   exit 77
 fi
+# Stop the cluster on exit only if this test started it (cluster/local_slurm.sh).
+bash "$HERE/local_slurm.sh" running || trap 'bash "$HERE/local_slurm.sh" stop' EXIT
 eval "$(bash "$HERE/local_slurm.sh" start)" || exit 1
 export GENSAR OMP_NUM_THREADS=1 GENSAR_LOG_LEVEL=info
 rm -rf "$WORK" && mkdir -p "$WORK/runs" || exit 1

@@ -10,6 +10,8 @@ if ! command -v slurmctld >/dev/null || ! command -v srun >/dev/null || [ "$(id 
   echo "Slurm not installed or not root: skipping"
   exit 77
 fi
+# Stop the cluster on exit only if this test started it (cluster/local_slurm.sh).
+bash "$HERE/local_slurm.sh" running || trap 'bash "$HERE/local_slurm.sh" stop' EXIT
 eval "$(bash "$HERE/local_slurm.sh" start)" || exit 1
 timeout 300 srun --mpi=pmix -n "$NTASKS" --overcommit --kill-on-bad-exit=1 \
   env OMP_NUM_THREADS=1 GENSAR_LOG_LEVEL=warn "$@"
