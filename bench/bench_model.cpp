@@ -20,7 +20,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "bench/model_step.h"
-#include "core/common/allocator.h"
+#include "core/common/tensor_heap.h"
 #include "core/common/cpu_numerics.h"
 #include "core/model/t5_model.h"
 
@@ -49,7 +49,7 @@ double matmul_gflops(int64_t m, int64_t k, int64_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string malloc_mode = gensar::retain_freed_memory();  // as gensar itself runs
+  const std::string malloc_mode = gensar::configure_tensor_heap();  // as gensar itself runs
   const std::string denormals_mode = gensar::flush_denormals();
   std::string preset = "tiger";
   bool tied = false;
@@ -107,6 +107,12 @@ int main(int argc, char** argv) {
               static_cast<long long>(batch), static_cast<long long>(source),
               static_cast<long long>(target), static_cast<long long>(steps));
   std::printf("  training step      %.3f s   -> %.1f samples/s\n", elapsed / steps, samples_per_s);
+  if (const auto* cache = gensar::installed_tensor_cache()) {
+    const auto s = cache->stats();
+    std::printf("  tensor block cache %llu hits, %llu misses, %.0f MiB cached, %.0f MiB live\n",
+                static_cast<unsigned long long>(s.hits), static_cast<unsigned long long>(s.misses),
+                s.cached_bytes / 1048576.0, s.live_bytes / 1048576.0);
+  }
   std::printf("  forward only       %.3f s   (%.0f%% of a step)\n", forward_s,
               100.0 * forward_s / (elapsed / steps));
   std::printf("  train FLOPs/sample %.3g    -> %.1f GFLOP/s\n",

@@ -2,12 +2,13 @@
 //  1. the bare model step (forward + backward + AdamW, TIGER preset, one fixed random batch of
 //     --batch x --src input and --tgt target tokens, vocabulary --vocab) against the same step in
 //     PyTorch eager (bench/t5_eager_reference.py on Debian's python3-torch: the same LibTorch
-//     kernels); skipped with a note when python3-torch is missing; and against itself with the
-//     fused dropout off, which is what the fusion buys. The three are timed back to back in each
+//     kernels), run once with glibc's default heap and once with gensar's heap settings (the
+//     stricter ratio); skipped with a note when python3-torch is missing; and against itself with
+//     the fused dropout off, which is what the fusion buys. The four are timed back to back in each
 //     of --rounds rounds and the ratios are medians of the rounds' ratios (the VM drifts);
 //  2. `gensar train`'s loop on Amazon Scientific (all six tasks, paper mix, placeholder identifiers:
 //     throughput does not depend on their quality) with length bucketing off and on, and the
-//     share of encoder tokens that is padding in each.
+//     share of encoder tokens that is padding in each (skipped with --loop-steps 0).
 //
 //   bench_train [--steps 10] [--batch 64] [--src 169] [--tgt 6] [--vocab 10000] [--threads 1]
 //               [--rounds 5] [--loop-steps 20] [--dataset DIR (already ingested)] [--json]
@@ -18,6 +19,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <tuple>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -25,7 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/model_step.h"
-#include "core/common/allocator.h"
+#include "core/common/tensor_heap.h"
 #include "core/common/cpu_numerics.h"
 #include "core/model/t5_config.h"
 #include "core/tensor_parallel/fused_dropout.h"
@@ -50,11 +53,18 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // The PyTorch eager reference at the same shape, or -1 when python3-torch is not installed.
+// heap_tuned runs it with glibc's heap set as gensar sets its own (core/common/allocator.h:
+// mmap threshold 32 MB, trim threshold 256 MB, top pad 64 MB, through GLIBC_TUNABLES): the
+// stricter comparison, since on a VM with expensive page faults glibc's defaults alone slow
+// eager down by up to 2x (docs/performance.md, "Allocator").
 double eager_step_rate(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, int64_t steps,
-                       int threads) {
+                       int threads, bool heap_tuned) {
   const std::string cmd = fmt::format(
-      "OMP_NUM_THREADS={} /usr/bin/python3 {}/bench/t5_eager_reference.py --batch {} --src {} "
+      "{}OMP_NUM_THREADS={} /usr/bin/python3 {}/bench/t5_eager_reference.py --batch {} --src {} "
       "--tgt {} --vocab {} --steps {} --threads {} 2>/dev/null",
+      heap_tuned ? "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold="
+                   "268435456:glibc.malloc.top_pad=67108864 "
+                 : "",
       threads, GENSAR_SOURCE_DIR, batch, src, tgt, vocab, steps, threads);
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (!pipe) return -1;
@@ -67,9 +77,10 @@ double eager_step_rate(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, i
 }
 
 // One round's samples/s of the bare step: fused dropout (the default), the composed ops it
-// replaces, and PyTorch eager, measured back to back so that the three see the same machine.
+// replaces, and PyTorch eager with glibc's default heap and with gensar's heap settings, measured
+// back to back so that the four see the same machine.
 struct BareRound {
-  double fused = 0, composed = 0, eager = -1;
+  double fused = 0, composed = 0, eager = -1, eager_heap_tuned = -1;
 };
 
 double median(std::vector<double> v) {
@@ -99,7 +110,8 @@ std::vector<BareRound> bare_step_rounds(int64_t batch, int64_t src, int64_t tgt,
     r.fused = rate(true);
     r.composed = rate(false);
     tp::set_dropout_fusion(true);
-    r.eager = eager_step_rate(batch, src, tgt, vocab, steps, threads);
+    r.eager = eager_step_rate(batch, src, tgt, vocab, steps, threads, false);
+    r.eager_heap_tuned = eager_step_rate(batch, src, tgt, vocab, steps, threads, true);
   }
   return out;
 }
@@ -135,44 +147,9 @@ LoopFigures trainer_loop(const train::RunPieces& pieces, const fs::path& out, in
   return f;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  gensar::retain_freed_memory();  // as gensar itself runs (core/common/allocator.h)
-  gensar::flush_denormals();      // likewise (core/common/cpu_numerics.h)
-  int64_t steps = 10, batch = 64, src = 169, tgt = 6, vocab = 10000, loop_steps = 20;
-  int threads = 1, round_count = 5;
-  bool json = false;
-  std::string dataset_dir;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : "0"); };
-    if (arg == "--steps") steps = std::stoll(next());
-    else if (arg == "--batch") batch = std::stoll(next());
-    else if (arg == "--src") src = std::stoll(next());
-    else if (arg == "--tgt") tgt = std::stoll(next());
-    else if (arg == "--vocab") vocab = std::stoll(next());
-    else if (arg == "--loop-steps") loop_steps = std::stoll(next());
-    else if (arg == "--threads") threads = std::stoi(next());
-    else if (arg == "--rounds") round_count = std::max(1, std::stoi(next()));
-    else if (arg == "--dataset") dataset_dir = next();
-    else if (arg == "--json") json = true;
-    else { std::fprintf(stderr, "bench_train: unknown option %s\n", arg.c_str()); return 2; }
-  }
-  torch::set_num_threads(threads);
-  const std::vector<BareRound> rounds = bare_step_rounds(batch, src, tgt, vocab, steps, round_count, threads);
-  std::vector<double> fused, composed, eager_rates, ratios, fusion_ratios;
-  for (const auto& r : rounds) {
-    fused.push_back(r.fused);
-    composed.push_back(r.composed);
-    fusion_ratios.push_back(r.fused / r.composed);
-    if (r.eager > 0) eager_rates.push_back(r.eager), ratios.push_back(r.fused / r.eager);
-  }
-  const bool have_eager = ratios.size() == rounds.size();
-  const double bare = median(fused);
-  const double eager = have_eager ? median(eager_rates) : -1;
-  const double ratio = have_eager ? median(ratios) : -1;
-
+// `gensar train`'s loop on Scientific with bucketing off and on (placeholder identifiers).
+std::pair<LoopFigures, LoopFigures> trainer_loops(std::string dataset_dir, int64_t batch,
+                                                  int64_t loop_steps) {
   const fs::path tmp = fs::temp_directory_path() / ("gensar-bench-train-" + std::to_string(::getpid()));
   fs::create_directories(tmp);
   if (dataset_dir.empty()) {
@@ -210,6 +187,59 @@ int main(int argc, char** argv) {
   const LoopFigures bucketed = trainer_loop(pieces, tmp / "bucketed", batch, loop_steps, 50);
   std::error_code ec;
   fs::remove_all(tmp, ec);
+  return {plain, bucketed};
+
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gensar::configure_tensor_heap();  // as gensar itself runs (core/common/tensor_heap.h)
+  gensar::flush_denormals();      // likewise (core/common/cpu_numerics.h)
+  int64_t steps = 10, batch = 64, src = 169, tgt = 6, vocab = 10000, loop_steps = 20;
+  int threads = 1, round_count = 5;
+  bool json = false;
+  std::string dataset_dir;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : "0"); };
+    if (arg == "--steps") steps = std::stoll(next());
+    else if (arg == "--batch") batch = std::stoll(next());
+    else if (arg == "--src") src = std::stoll(next());
+    else if (arg == "--tgt") tgt = std::stoll(next());
+    else if (arg == "--vocab") vocab = std::stoll(next());
+    else if (arg == "--loop-steps") loop_steps = std::stoll(next());
+    else if (arg == "--threads") threads = std::stoi(next());
+    else if (arg == "--rounds") round_count = std::max(1, std::stoi(next()));
+    else if (arg == "--dataset") dataset_dir = next();
+    else if (arg == "--json") json = true;
+    else { std::fprintf(stderr, "bench_train: unknown option %s\n", arg.c_str()); return 2; }
+  }
+  torch::set_num_threads(threads);
+  const std::vector<BareRound> rounds = bare_step_rounds(batch, src, tgt, vocab, steps, round_count, threads);
+  std::vector<double> fused, composed, eager_rates, ratios, fusion_ratios, tuned_rates, tuned_ratios;
+  for (const auto& r : rounds) {
+    fused.push_back(r.fused);
+    composed.push_back(r.composed);
+    fusion_ratios.push_back(r.fused / r.composed);
+    if (r.eager > 0) eager_rates.push_back(r.eager), ratios.push_back(r.fused / r.eager);
+    if (r.eager_heap_tuned > 0)
+      tuned_rates.push_back(r.eager_heap_tuned), tuned_ratios.push_back(r.fused / r.eager_heap_tuned);
+  }
+  const bool have_eager = ratios.size() == rounds.size() && tuned_ratios.size() == rounds.size();
+  const double bare = median(fused);
+  const double eager = have_eager ? median(eager_rates) : -1;
+  const double ratio = have_eager ? median(ratios) : -1;
+  const double tuned_ratio = have_eager ? median(tuned_ratios) : -1;
+  auto or_null = [](bool ok, const auto& v) { return ok ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  const auto* cache = gensar::installed_tensor_cache();
+  const double cache_hit_share =
+      cache ? cache->stats().hits / std::max(1.0, double(cache->stats().hits + cache->stats().misses)) : 0;
+
+  // The trainer loop on Scientific (skipped with --loop-steps 0).
+  LoopFigures plain, bucketed;
+  const bool have_loop = loop_steps > 0;
+  if (have_loop) std::tie(plain, bucketed) = trainer_loops(dataset_dir, batch, loop_steps);
 
   nlohmann::ordered_json j = {
       {"batch", batch}, {"src", src}, {"tgt", tgt}, {"vocab", vocab}, {"threads", threads},
@@ -217,16 +247,21 @@ int main(int argc, char** argv) {
       {"samples_per_s", bare},
       {"composed_dropout_samples_per_s", median(composed)},
       {"fusion_speedup", median(fusion_ratios)},
-      {"eager_samples_per_s", have_eager ? nlohmann::json(eager) : nlohmann::json(nullptr)},
-      {"ratio", have_eager ? nlohmann::json(ratio) : nlohmann::json(nullptr)},
-      {"ratio_rounds", have_eager ? nlohmann::json(ratios) : nlohmann::json(nullptr)},
+      {"eager_samples_per_s", or_null(have_eager, eager)},
+      {"ratio", or_null(have_eager, ratio)},
+      {"eager_heap_tuned_samples_per_s", or_null(have_eager, median(tuned_rates))},
+      {"ratio_vs_heap_tuned_eager", or_null(have_eager, tuned_ratio)},
+      {"ratio_rounds", or_null(have_eager, ratios)},
+      {"ratio_vs_heap_tuned_eager_rounds", or_null(have_eager, tuned_ratios)},
       {"samples_per_s_rounds", fused},
       {"eager_samples_per_s_rounds", eager_rates},
-      {"trainer_samples_per_s", bucketed.samples_per_s},
-      {"trainer_unbucketed_samples_per_s", plain.samples_per_s},
-      {"bucketing_speedup", bucketed.samples_per_s / plain.samples_per_s},
-      {"padding_share", bucketed.padding},
-      {"unbucketed_padding_share", plain.padding}};
+      {"eager_heap_tuned_samples_per_s_rounds", tuned_rates},
+      {"tensor_cache_hit_share", cache_hit_share},
+      {"trainer_samples_per_s", or_null(have_loop, bucketed.samples_per_s)},
+      {"trainer_unbucketed_samples_per_s", or_null(have_loop, plain.samples_per_s)},
+      {"bucketing_speedup", or_null(have_loop, bucketed.samples_per_s / plain.samples_per_s)},
+      {"padding_share", or_null(have_loop, bucketed.padding)},
+      {"unbucketed_padding_share", or_null(have_loop, plain.padding)}};
   if (json) {
     std::printf("%s\n", j.dump().c_str());
     return 0;
@@ -243,8 +278,19 @@ int main(int argc, char** argv) {
     std::printf("ratio per round (gensar / eager, back to back):");
     for (double r : ratios) std::printf(" %.2f", r);
     std::printf("\n");
+    std::printf("PyTorch eager with gensar's glibc heap settings:       %.1f samples/s (ratio %.2f)\n",
+                median(tuned_rates), tuned_ratio);
+    std::printf("ratio per round (gensar / heap-tuned eager):");
+    for (double r : tuned_ratios) std::printf(" %.2f", r);
+    std::printf("\n");
   } else
     std::printf("PyTorch eager reference unavailable (install python3-torch)\n");
+  std::printf("tensor block cache: %.1f%% of large requests served from freed blocks\n",
+              100 * cache_hit_share);
+  if (!have_loop) {
+    std::printf("trainer loop skipped (--loop-steps 0)\n");
+    return 0;
+  }
   std::printf("trainer loop on Scientific, bucketing off: %.1f samples/s, padding %.0f%% of encoder tokens\n",
               plain.samples_per_s, 100 * plain.padding);
   std::printf("trainer loop on Scientific, bucketing on:  %.1f samples/s, padding %.0f%% (x%.2f)\n",

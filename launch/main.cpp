@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/common/allocator.h"
+#include "core/common/tensor_heap.h"
 #include "core/common/cpu_numerics.h"
 #include "core/common/check.h"
 #include "core/common/log.h"
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     print_usage();
     return argc < 2 ? 2 : 0;
   }
-  gensar::retain_freed_memory();  // before the first large allocation (core/common/allocator.h)
+  gensar::configure_tensor_heap();  // before the first large allocation (core/common/tensor_heap.h)
   gensar::flush_denormals();      // subnormal floats cost microcode assists (core/common/cpu_numerics.h)
   const std::string name = argv[1];
   const Verb* verb = find_verb(name);

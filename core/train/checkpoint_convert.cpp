@@ -150,19 +150,51 @@ int64_t pad_vocabulary(dist::TensorMap& full, int64_t multiple) {
   return vocab;
 }
 
-void convert_checkpoint(const std::string& in_path, const std::string& out_dir, int tp_size) {
+namespace {
+
+// The full parameters and side files of a checkpoint directory or a single-file model.
+SingleFileModel load_model(const std::string& path) {
+  if (!fs::is_directory(path)) return read_single_file_model(path);
+  return {load_full_parameters(path), checkpoint_side_files(path)};
+}
+
+// Adds `other`'s parameters into `sum` after checking that both are the same model over the same
+// items: same architecture (model.json), tokenizer and identifiers, same parameter names and shapes.
+void accumulate_parameters(dist::TensorMap& sum, const std::map<std::string, std::string>& files,
+                           const SingleFileModel& other, const std::string& other_path) {
+  for (const char* name : {run_layout::kModelConfigFile, run_layout::kTokenizerFile, run_layout::kIdentifiersFile}) {
+    const auto mine = files.find(name);
+    const auto theirs = other.files.find(name);
+    GENSAR_INPUT_CHECK(mine != files.end() && theirs != other.files.end() && mine->second == theirs->second,
+                       "--average-with {}: its {} differs from the first checkpoint's (only steps of "
+                       "one run can be averaged)", other_path, name);
+  }
+  GENSAR_INPUT_CHECK(other.parameters.size() == sum.size(),
+                     "--average-with {}: {} parameters, the first checkpoint has {}", other_path,
+                     other.parameters.size(), sum.size());
+  for (auto& [name, total] : sum) {
+    const auto it = other.parameters.find(name);
+    GENSAR_INPUT_CHECK(it != other.parameters.end() && it->second.sizes() == total.sizes(),
+                       "--average-with {}: parameter {} missing or of another shape", other_path, name);
+    total.add_(it->second.to(total.scalar_type()));
+  }
+}
+
+}  // namespace
+
+void convert_checkpoint(const std::string& in_path, const std::string& out_dir, int tp_size,
+                        const std::vector<std::string>& average_with) {
   GENSAR_INPUT_CHECK(!fs::exists(out_dir), "{}: already exists (choose a new output directory)",
                      out_dir);
   const bool from_dir = fs::is_directory(in_path);
-  dist::TensorMap full;
-  std::map<std::string, std::string> files;
-  if (from_dir) {
-    full = load_full_parameters(in_path);
-    files = checkpoint_side_files(in_path);
-  } else {
-    SingleFileModel single = read_single_file_model(in_path);
-    full = std::move(single.parameters);
-    files = std::move(single.files);
+  SingleFileModel first = load_model(in_path);
+  dist::TensorMap full = std::move(first.parameters);
+  std::map<std::string, std::string> files = std::move(first.files);
+  if (!average_with.empty()) {
+    // Summed in double so the mean of a few float32 checkpoints is exact to float32 rounding.
+    for (auto& [name, t] : full) t = t.to(torch::kFloat64);
+    for (const auto& path : average_with) accumulate_parameters(full, files, load_model(path), path);
+    for (auto& [name, t] : full) t = (t / double(average_with.size() + 1)).to(torch::kFloat32);
   }
 
   model::T5Config config = t5_config_from_json(nlohmann::json::parse(files.at(run_layout::kModelConfigFile)));
@@ -179,11 +211,16 @@ void convert_checkpoint(const std::string& in_path, const std::string& out_dir, 
   // Same layout from a directory: the optimiser and RNG files still match, so copy them and the
   // result stays resumable. Otherwise they are dropped (AdamW's archive keys its state by tensor
   // identity, not by name, so it cannot be re-sharded from the file alone).
-  const bool keep_optimizer = from_dir && source_tp == tp_size &&
+  const bool keep_optimizer = from_dir && source_tp == tp_size && average_with.empty() &&
                               fs::exists(fs::path(in_path) / dist::shard_file_name("optim", 0, 0));
   nlohmann::json state_json = to_json(state);
   state_json["tp_size"] = tp_size;
-  if (!keep_optimizer) {
+  if (!average_with.empty()) {
+    nlohmann::json sources = nlohmann::json::array({in_path});
+    for (const auto& path : average_with) sources.push_back(path);
+    state_json["averaged_from"] = sources;  // uniform mean of these checkpoints' parameters
+    state_json["optimizer"] = "dropped";
+  } else if (!keep_optimizer) {
     state_json["optimizer"] = "dropped";
     state_json["converted_from_tp_size"] = source_tp;
     GENSAR_WARN("convert", "optimiser and dropout RNG state not carried over (TP {} -> {}): the "
@@ -214,8 +251,9 @@ void convert_checkpoint(const std::string& in_path, const std::string& out_dir, 
   write_bytes(tmp / run_layout::kStateFile, state_json.dump(2));
   dist::write_checkpoint_checksums(tmp.string());
   fs::rename(tmp, out_dir);
-  GENSAR_INFO("convert", "{} (TP {}) -> {} (TP {}, {} parameters)", in_path, source_tp, out_dir,
-              tp_size, full.size());
+  GENSAR_INFO("convert", "{} (TP {}){} -> {} (TP {}, {} parameters)", in_path, source_tp,
+              average_with.empty() ? "" : fmt::format(" averaged with {} more", average_with.size()),
+              out_dir, tp_size, full.size());
 }
 
 void write_single_file_model(const std::string& checkpoint_dir, const std::string& path) {

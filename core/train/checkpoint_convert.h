@@ -32,7 +32,11 @@ int64_t pad_vocabulary(dist::TensorMap& full, int64_t multiple);
 // directory or a single-file model. state.json records the new tp_size and "optimizer": "dropped";
 // model.json the (possibly padded) vocabulary; every other file is copied. The optimiser and RNG
 // states are not carried: the result is for inference or fine-tuning with a fresh optimiser.
-void convert_checkpoint(const std::string& in_path, const std::string& out_dir, int tp_size);
+// With `average_with` (more checkpoints of the same run: same model.json, tokenizer and
+// identifiers), the parameters written are the uniform mean of all of them (checkpoint averaging,
+// docs/training.md); state.json then lists them under "averaged_from" and the optimiser is dropped.
+void convert_checkpoint(const std::string& in_path, const std::string& out_dir, int tp_size,
+                        const std::vector<std::string>& average_with = {});
 
 // One file (torch archive via dist::save_tensors) holding the full parameters under their names and
 // each non-shard file of the checkpoint (model.json, state.json, config.ini, prompts.txt,

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/common/check.h"
+#include "core/common/strings.h"
 #include "core/train/checkpoint_convert.h"
 #include "core/train/run_loader.h"
 #include "launch/verbs.h"
@@ -18,6 +19,9 @@ void add_convert_checkpoint_options(po::options_description& d) {
       ("out", po::value<std::string>()->default_value(""),
        "new checkpoint directory to write (must not exist)")
       ("tp", po::value<int>()->default_value(1), "TP size of the --out checkpoint")
+      ("average-with", po::value<std::string>()->default_value(""),
+       "comma-separated checkpoint directories of the same run: --out holds the mean of their "
+       "parameters and --in's (checkpoint averaging)")
       ("single-file", po::value<std::string>()->default_value(""),
        "also/instead write the full model, config, tokenizer and identifiers into this one file");
 }
@@ -30,7 +34,13 @@ int run_convert_checkpoint(const po::variables_map& vm) {
   GENSAR_INPUT_CHECK(std::filesystem::exists(in), "--in {}: no such file or directory", in);
   const bool in_is_dir = std::filesystem::is_directory(in);
   const std::string source = in_is_dir ? train::resolve_checkpoint_dir(in, vm["which"].as<std::string>()) : in;
-  if (!out.empty()) train::convert_checkpoint(source, out, vm["tp"].as<int>());
+  std::vector<std::string> average_with;
+  for (const auto& path : split_list(vm["average-with"].as<std::string>())) {
+    GENSAR_INPUT_CHECK(std::filesystem::exists(path), "--average-with {}: no such file or directory", path);
+    average_with.push_back(path);
+  }
+  GENSAR_INPUT_CHECK(average_with.empty() || !out.empty(), "--average-with needs --out");
+  if (!out.empty()) train::convert_checkpoint(source, out, vm["tp"].as<int>(), average_with);
   if (!single.empty()) {
     GENSAR_INPUT_CHECK(in_is_dir, "--single-file: --in {} is already a single-file model", in);
     train::write_single_file_model(source, single);

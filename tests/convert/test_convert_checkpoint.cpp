@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "core/common/check.h"
 #include "core/train/checkpoint_convert.h"
@@ -90,6 +91,41 @@ TEST_P(ConvertTest, SameTpKeepsOptimizerAndRng) {
             test::file_bytes(fs::path(source_) / "optim-tp00-dp000.pt"));
   EXPECT_TRUE(fs::exists(out("copy") + "/rng-tp00-dp000.pt"));
   EXPECT_FALSE(dist::read_json_file(out("copy") + "/state.json").contains("optimizer"));
+}
+
+TEST_P(ConvertTest, AveragesCheckpointsOfOneRun) {
+  const std::string second = test::write_tiny_checkpoint((root_ / "run2").string(), config_, 12);
+  const std::string third = test::write_tiny_checkpoint((root_ / "run3").string(), config_, 13);
+  train::convert_checkpoint(source_, out("mean"), 2, {second, third});
+  const auto b = dist::load_tensors(fs::path(second) / "model-tp00-dp000.pt");
+  const auto c = dist::load_tensors(fs::path(third) / "model-tp00-dp000.pt");
+  const auto mean = train::load_full_parameters(out("mean"));
+  ASSERT_EQ(mean.size(), original_.size());
+  size_t differing = 0;  // the seeds differ, so most parameters do (norm weights start at one)
+  for (const auto& [name, a] : original_) {
+    differing += !torch::equal(a, b.at(name));
+    EXPECT_TRUE(torch::allclose(mean.at(name), (a + b.at(name) + c.at(name)) / 3, 1e-6, 1e-7)) << name;
+    EXPECT_EQ(mean.at(name).scalar_type(), a.scalar_type()) << name;
+  }
+  EXPECT_GT(differing, original_.size() / 2);
+  const auto state = dist::read_json_file(out("mean") + "/state.json");
+  EXPECT_EQ(state.at("optimizer"), "dropped");
+  EXPECT_EQ(state.at("averaged_from").size(), 3u);
+  EXPECT_FALSE(fs::exists(out("mean") + "/optim-tp00-dp000.pt"));
+}
+
+TEST_P(ConvertTest, RefusesToAverageAcrossRuns) {
+  // Same architecture, other identifiers: the mean would mix two item vocabularies.
+  const std::string other = test::write_tiny_checkpoint((root_ / "other").string(), config_, 12);
+  std::ofstream(fs::path(other) / "identifiers.h5", std::ios::binary) << std::string("\x89HDF\r\nX", 7);
+  try {
+    train::convert_checkpoint(source_, out("mean"), 1, {other});
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("identifiers.h5"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(out("mean")));
+  EXPECT_FALSE(fs::exists(out("mean.tmp")));
 }
 
 TEST_P(ConvertTest, PadsVocabularyForTp4) {
