@@ -99,10 +99,11 @@ int main(int argc, char** argv) {
   const double forward_s = seconds_since(t1) / steps;
 
   std::printf("bench_model: preset %s (%s LM head, dropout %.2f), %lld parameters, vocab %lld, "
-              "%lld thread(s), malloc %s, denormals %s\n",
+              "%lld thread(s), malloc %s, denormals %s, %s\n",
               preset.c_str(), tied ? "tied" : "untied", config.dropout_rate,
               static_cast<long long>(parameter_count(config)), static_cast<long long>(vocab),
-              static_cast<long long>(threads), malloc_mode.c_str(), denormals_mode.c_str());
+              static_cast<long long>(threads), malloc_mode.c_str(), denormals_mode.c_str(),
+              gensar::bench::blas_core().c_str());
   std::printf("  batch %lld, source %lld, target %lld tokens, %lld timed steps\n",
               static_cast<long long>(batch), static_cast<long long>(source),
               static_cast<long long>(target), static_cast<long long>(steps));
@@ -128,10 +129,11 @@ int main(int argc, char** argv) {
     std::printf("{\"preset\":\"%s\",\"batch\":%lld,\"source\":%lld,\"target\":%lld,\"threads\":%lld,"
                 "\"samples_per_s\":%.3f,\"train_flops_per_sample\":%.6g,\"gflops\":%.3f,"
                 "\"square_gemm_gflops\":%.3f,\"model_gemm_gflops\":%.3f,\"share_of_square\":%.4f,"
-                "\"share_of_model_gemm\":%.4f,\"forward_share\":%.4f}\n",
+                "\"share_of_model_gemm\":%.4f,\"forward_share\":%.4f,\"blas\":\"%s\"}\n",
                 preset.c_str(), static_cast<long long>(batch), static_cast<long long>(source),
                 static_cast<long long>(target), static_cast<long long>(threads), samples_per_s,
                 train_flops_per_sample(config, source, target), gflops, peak, model_gemm,
-                gflops / peak, gflops / model_gemm, forward_s / (elapsed / steps));
+                gflops / peak, gflops / model_gemm, forward_s / (elapsed / steps),
+                gensar::bench::blas_core().c_str());
   return 0;
 }

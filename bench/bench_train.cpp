@@ -243,6 +243,7 @@ int main(int argc, char** argv) {
 
   nlohmann::ordered_json j = {
       {"batch", batch}, {"src", src}, {"tgt", tgt}, {"vocab", vocab}, {"threads", threads},
+      {"blas", bench::blas_core()},
       {"rounds", round_count},
       {"samples_per_s", bare},
       {"composed_dropout_samples_per_s", median(composed)},
@@ -266,10 +267,10 @@ int main(int argc, char** argv) {
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
-  std::printf("bare step, tiger, batch %lld, %lld+%lld tokens, vocab %lld, %d thread(s), median of %d "
-              "rounds: %.1f samples/s\n",
+  std::printf("bare step, tiger, batch %lld, %lld+%lld tokens, vocab %lld, %d thread(s), %s, median "
+              "of %d rounds: %.1f samples/s\n",
               static_cast<long long>(batch), static_cast<long long>(src), static_cast<long long>(tgt),
-              static_cast<long long>(vocab), threads, round_count, bare);
+              static_cast<long long>(vocab), threads, bench::blas_core().c_str(), round_count, bare);
   std::printf("the same step with the composed softmax/ReLU and dropout ops: %.1f samples/s (fused x%.2f)\n",
               median(composed), median(fusion_ratios));
   if (have_eager) {

@@ -5,11 +5,24 @@
 
 #include <torch/torch.h>
 
+#include <dlfcn.h>
+
 #include <cstdint>
+#include <string>
 
 #include "core/model/t5_model.h"
 
 namespace gensar::bench {
+
+// The kernel set OpenBLAS runs ("Haswell", "Cooperlake", ...; OPENBLAS_CORETYPE can force it, and
+// the 512x512 GEMM rate nearly doubles between Haswell and an AVX-512 set: docs/performance.md,
+// "BLAS kernels"), or "not OpenBLAS" when the BLAS behind LibTorch is another one.
+inline std::string blas_core() {
+  using CoreName = char* (*)();
+  auto core_name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  const char* name = core_name ? core_name() : nullptr;
+  return name ? std::string("OpenBLAS ") + name : "not OpenBLAS";
+}
 
 struct ModelStep {
   ModelStep(const model::T5Config& config, int64_t batch, int64_t source, int64_t target)
