@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/model_step.h"
+#include "core/common/allocator.h"
 #include "core/common/tensor_heap.h"
 #include "core/common/cpu_numerics.h"
 #include "core/model/t5_config.h"
@@ -53,8 +54,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // The PyTorch eager reference at the same shape, or -1 when python3-torch is not installed.
-// heap_tuned runs it with glibc's heap set as gensar sets its own (core/common/allocator.h:
-// mmap threshold 32 MB, trim threshold 256 MB, top pad 64 MB, through GLIBC_TUNABLES): the
+// heap_tuned runs it with glibc's heap set as gensar sets its own (core/common/allocator.h's
+// constants, through GLIBC_TUNABLES): the
 // stricter comparison, since on a VM with expensive page faults glibc's defaults alone slow
 // eager down by up to 2x (docs/performance.md, "Allocator").
 double eager_step_rate(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, int64_t steps,
@@ -62,9 +63,10 @@ double eager_step_rate(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, i
   const std::string cmd = fmt::format(
       "{}OMP_NUM_THREADS={} /usr/bin/python3 {}/bench/t5_eager_reference.py --batch {} --src {} "
       "--tgt {} --vocab {} --steps {} --threads {} 2>/dev/null",
-      heap_tuned ? "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold="
-                   "268435456:glibc.malloc.top_pad=67108864 "
-                 : "",
+      heap_tuned ? fmt::format("GLIBC_TUNABLES=glibc.malloc.mmap_threshold={}:glibc.malloc."
+                               "trim_threshold={}:glibc.malloc.top_pad={} ",
+                               kHeapMmapThreshold, kHeapTrimThreshold, kHeapTopPad)
+                 : std::string(),
       threads, GENSAR_SOURCE_DIR, batch, src, tgt, vocab, steps, threads);
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (!pipe) return -1;
@@ -233,8 +235,9 @@ int main(int argc, char** argv) {
   const double tuned_ratio = have_eager ? median(tuned_ratios) : -1;
   auto or_null = [](bool ok, const auto& v) { return ok ? nlohmann::json(v) : nlohmann::json(nullptr); };
   const auto* cache = gensar::installed_tensor_cache();
+  const auto cache_stats = cache ? cache->stats() : TensorBlockCache::Stats{};
   const double cache_hit_share =
-      cache ? cache->stats().hits / std::max(1.0, double(cache->stats().hits + cache->stats().misses)) : 0;
+      cache_stats.hits / std::max(1.0, double(cache_stats.hits + cache_stats.misses));
 
   // The trainer loop on Scientific (skipped with --loop-steps 0).
   LoopFigures plain, bucketed;

@@ -11,9 +11,9 @@ std::string retain_freed_memory() {
   const char* mode = std::getenv("GENSAR_MALLOC");
   if (mode && std::strcmp(mode, "default") == 0) return "default";
 #ifdef __GLIBC__
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's upper bound for the threshold
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  mallopt(M_TOP_PAD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, kHeapMmapThreshold);
+  mallopt(M_TRIM_THRESHOLD, kHeapTrimThreshold);
+  mallopt(M_TOP_PAD, kHeapTopPad);
   return "retain";
 #else
   return "default";

@@ -10,6 +10,12 @@
 
 namespace gensar {
 
+// The heap settings retain_freed_memory applies; bench_train gives the PyTorch eager reference the
+// same ones through GLIBC_TUNABLES, so both read these.
+inline constexpr int kHeapMmapThreshold = 32 << 20;  // glibc's upper bound for the threshold
+inline constexpr int kHeapTrimThreshold = 256 << 20;
+inline constexpr int kHeapTopPad = 64 << 20;
+
 // Serves blocks up to 32 MB from the heap and keeps up to 256 MB of freed memory there (mallopt:
 // M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD). The environment variable GENSAR_MALLOC=default
 // leaves glibc's defaults (for A/B measurements and memory-tight hosts). Returns the mode applied:
