@@ -9,6 +9,8 @@
 //   bench_model [--preset tiger|t5-small] [--tied] [--batch 64] [--source 128] [--target 6]
 //               [--steps 5] [--vocab 10000] [--threads 1] [--dropout p] [--json]
 // --json adds one line: {"samples_per_s", "gflops", "square_gemm_gflops", "model_gemm_gflops", ...}.
+// The ceilings are measured through the model's own products (oneDNN where built, or
+// GENSAR_GEMM=torch), with LibTorch's square GEMM beside them.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "bench/model_step.h"
+#include "core/common/cpu_gemm.h"
 #include "core/common/tensor_heap.h"
 #include "core/common/cpu_numerics.h"
 #include "core/model/t5_model.h"
@@ -32,18 +35,22 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// GFLOP/s of [m, k] x [k, n], best of three timings of enough repetitions for ~0.2 s.
-double matmul_gflops(int64_t m, int64_t k, int64_t n) {
+// GFLOP/s of [m, k] x [k, n] through the model's own product (core/common/cpu_gemm.h) on `backend`,
+// best of three timings of enough repetitions for ~0.2 s.
+double matmul_gflops(int64_t m, int64_t k, int64_t n, gensar::gemm::Backend backend) {
+  const auto in_use = gensar::gemm::backend();
+  gensar::gemm::set_backend(backend);
   auto a = torch::randn({m, k}), b = torch::randn({k, n});
-  torch::mm(a, b);
+  gensar::gemm::matmul(a, b);
   const double flops = 2.0 * m * k * n;
   const int reps = std::max(1, static_cast<int>(2e8 / flops));
   double best = 0;
   for (int trial = 0; trial < 3; ++trial) {
     auto t0 = Clock::now();
-    for (int i = 0; i < reps; ++i) torch::mm(a, b);
+    for (int i = 0; i < reps; ++i) gensar::gemm::matmul(a, b);
     best = std::max(best, reps * flops / seconds_since(t0) / 1e9);
   }
+  gensar::gemm::set_backend(in_use);
   return best;
 }
 }  // namespace
@@ -79,8 +86,12 @@ int main(int argc, char** argv) {
   if (dropout >= 0) config.dropout_rate = dropout;
   gensar::bench::ModelStep train_step(config, batch, source, target);
 
-  const double peak = matmul_gflops(512, 512, 512);
-  const double model_gemm = matmul_gflops(batch * source, config.d_model, config.d_ff);
+  // The ceilings are the products the model itself runs (oneDNN where built); LibTorch's square
+  // GEMM is printed beside them, since the eager reference runs on it.
+  const auto gemm = gensar::gemm::backend();
+  const double peak = matmul_gflops(512, 512, 512, gemm);
+  const double torch_peak = matmul_gflops(512, 512, 512, gensar::gemm::Backend::kTorch);
+  const double model_gemm = matmul_gflops(batch * source, config.d_model, config.d_ff, gemm);
   train_step();  // warm-up: allocations, first-touch
   auto t0 = Clock::now();
   {
@@ -99,11 +110,11 @@ int main(int argc, char** argv) {
   const double forward_s = seconds_since(t1) / steps;
 
   std::printf("bench_model: preset %s (%s LM head, dropout %.2f), %lld parameters, vocab %lld, "
-              "%lld thread(s), malloc %s, denormals %s, %s\n",
+              "%lld thread(s), malloc %s, denormals %s, %s, products %s\n",
               preset.c_str(), tied ? "tied" : "untied", config.dropout_rate,
               static_cast<long long>(parameter_count(config)), static_cast<long long>(vocab),
               static_cast<long long>(threads), malloc_mode.c_str(), denormals_mode.c_str(),
-              gensar::bench::blas_core().c_str());
+              gensar::bench::blas_core().c_str(), gensar::gemm::backend_name(gemm));
   std::printf("  batch %lld, source %lld, target %lld tokens, %lld timed steps\n",
               static_cast<long long>(batch), static_cast<long long>(source),
               static_cast<long long>(target), static_cast<long long>(steps));
@@ -118,8 +129,9 @@ int main(int argc, char** argv) {
               100.0 * forward_s / (elapsed / steps));
   std::printf("  train FLOPs/sample %.3g    -> %.1f GFLOP/s\n",
               train_flops_per_sample(config, source, target), gflops);
-  std::printf("  baseline (same run): 512x512 matmul %.1f GFLOP/s; model reaches %.0f%% of it\n",
-              peak, 100.0 * gflops / peak);
+  std::printf("  baseline (same run): 512x512 matmul (%s) %.1f GFLOP/s; model reaches %.0f%% of it"
+              " (LibTorch's 512x512: %.1f)\n",
+              gensar::gemm::backend_name(gemm), peak, 100.0 * gflops / peak, torch_peak);
   std::printf("  model's FFN GEMM [%lld x %lld] x [%lld x %lld] %.1f GFLOP/s; model reaches %.0f%% of it\n",
               static_cast<long long>(batch * source), static_cast<long long>(config.d_model),
               static_cast<long long>(config.d_model), static_cast<long long>(config.d_ff),
@@ -129,11 +141,12 @@ int main(int argc, char** argv) {
     std::printf("{\"preset\":\"%s\",\"batch\":%lld,\"source\":%lld,\"target\":%lld,\"threads\":%lld,"
                 "\"samples_per_s\":%.3f,\"train_flops_per_sample\":%.6g,\"gflops\":%.3f,"
                 "\"square_gemm_gflops\":%.3f,\"model_gemm_gflops\":%.3f,\"share_of_square\":%.4f,"
-                "\"share_of_model_gemm\":%.4f,\"forward_share\":%.4f,\"blas\":\"%s\"}\n",
+                "\"share_of_model_gemm\":%.4f,\"forward_share\":%.4f,\"blas\":\"%s\","
+                "\"products\":\"%s\",\"torch_square_gemm_gflops\":%.3f}\n",
                 preset.c_str(), static_cast<long long>(batch), static_cast<long long>(source),
                 static_cast<long long>(target), static_cast<long long>(threads), samples_per_s,
                 train_flops_per_sample(config, source, target), gflops, peak, model_gemm,
                 gflops / peak, gflops / model_gemm, forward_s / (elapsed / steps),
-                gensar::bench::blas_core().c_str());
+                gensar::bench::blas_core().c_str(), gensar::gemm::backend_name(gemm), torch_peak);
   return 0;
 }

@@ -2,10 +2,13 @@
 //  1. the bare model step (forward + backward + AdamW, TIGER preset, one fixed random batch of
 //     --batch x --src input and --tgt target tokens, vocabulary --vocab) against the same step in
 //     PyTorch eager (bench/t5_eager_reference.py on Debian's python3-torch: the same LibTorch
-//     kernels), run once with glibc's default heap and once with gensar's heap settings (the
-//     stricter ratio); skipped with a note when python3-torch is missing; and against itself with
-//     the fused dropout off, which is what the fusion buys. The four are timed back to back in each
-//     of --rounds rounds and the ratios are medians of the rounds' ratios (the VM drifts);
+//     kernels), run with glibc's default heap, with gensar's heap settings, and with jemalloc
+//     keeping every page (no page faults: the strictest ratio); skipped with a note when
+//     python3-torch is missing; against itself with the fused dropout off, which is what the
+//     fusion buys; and against itself with its matrix products through LibTorch instead of oneDNN
+//     (what the products buy, and the ratio on eager's own kernels). The six are timed back to
+//     back in each of --rounds rounds and the ratios are medians of the rounds' ratios (the VM
+//     drifts);
 //  2. `gensar train`'s loop on Amazon Scientific (all six tasks, paper mix, placeholder identifiers:
 //     throughput does not depend on their quality) with length bucketing off and on, and the
 //     share of encoder tokens that is padding in each (skipped with --loop-steps 0).
@@ -29,6 +32,7 @@
 
 #include "bench/model_step.h"
 #include "core/common/allocator.h"
+#include "core/common/cpu_gemm.h"
 #include "core/common/tensor_heap.h"
 #include "core/common/cpu_numerics.h"
 #include "core/model/t5_config.h"
@@ -53,21 +57,37 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// The PyTorch eager reference at the same shape, or -1 when python3-torch is not installed.
-// heap_tuned runs it with glibc's heap set as gensar sets its own (core/common/allocator.h's
-// constants, through GLIBC_TUNABLES): the
-// stricter comparison, since on a VM with expensive page faults glibc's defaults alone slow
-// eager down by up to 2x (docs/performance.md, "Allocator").
+// How the eager reference's process gets its memory. On a VM where page faults are expensive the
+// allocator decides much of eager's speed (docs/performance.md, "Allocator"), so it is measured
+// three ways: glibc's defaults; glibc set as gensar sets its own heap (core/common/allocator.h's
+// constants, through GLIBC_TUNABLES); and jemalloc with purging off, which keeps every freed page
+// mapped, so that eager's step is as free of faults as gensar's with its tensor block cache (the
+// strictest comparison; Debian's libjemalloc2, installed by scripts/setup-bench.sh).
+enum class EagerHeap { kDefault, kHeapTuned, kFaultFree };
+constexpr const char* kJemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+
+std::string eager_heap_env(EagerHeap heap) {
+  switch (heap) {
+    case EagerHeap::kDefault: return "";
+    case EagerHeap::kHeapTuned:
+      return fmt::format("GLIBC_TUNABLES=glibc.malloc.mmap_threshold={}:glibc.malloc."
+                         "trim_threshold={}:glibc.malloc.top_pad={} ",
+                         kHeapMmapThreshold, kHeapTrimThreshold, kHeapTopPad);
+    case EagerHeap::kFaultFree:
+      return fmt::format("LD_PRELOAD={} MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 ", kJemalloc);
+  }
+  return "";
+}
+
+// The PyTorch eager reference at the same shape, or -1 when python3-torch (or, for kFaultFree,
+// libjemalloc2) is not installed.
 double eager_step_rate(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, int64_t steps,
-                       int threads, bool heap_tuned) {
+                       int threads, EagerHeap heap) {
+  if (heap == EagerHeap::kFaultFree && !fs::exists(kJemalloc)) return -1;
   const std::string cmd = fmt::format(
       "{}OMP_NUM_THREADS={} /usr/bin/python3 {}/bench/t5_eager_reference.py --batch {} --src {} "
       "--tgt {} --vocab {} --steps {} --threads {} 2>/dev/null",
-      heap_tuned ? fmt::format("GLIBC_TUNABLES=glibc.malloc.mmap_threshold={}:glibc.malloc."
-                               "trim_threshold={}:glibc.malloc.top_pad={} ",
-                               kHeapMmapThreshold, kHeapTrimThreshold, kHeapTopPad)
-                 : std::string(),
-      threads, GENSAR_SOURCE_DIR, batch, src, tgt, vocab, steps, threads);
+      eager_heap_env(heap), threads, GENSAR_SOURCE_DIR, batch, src, tgt, vocab, steps, threads);
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (!pipe) return -1;
   std::string out;
@@ -78,11 +98,13 @@ double eager_step_rate(int64_t batch, int64_t src, int64_t tgt, int64_t vocab, i
   return j.is_object() ? j.value("eager_samples_per_s", -1.0) : -1.0;
 }
 
-// One round's samples/s of the bare step: fused dropout (the default), the composed ops it
-// replaces, and PyTorch eager with glibc's default heap and with gensar's heap settings, measured
-// back to back so that the four see the same machine.
+// One round's samples/s of the bare step: gensar as it runs (fused dropout, products through
+// oneDNN where built), the composed softmax/dropout ops instead of the fused ones, gensar with its
+// products through LibTorch (the kernels eager runs on), and PyTorch eager on each of the three
+// heaps, measured back to back so that all six see the same machine.
 struct BareRound {
-  double fused = 0, composed = 0, eager = -1, eager_heap_tuned = -1;
+  double fused = 0, composed = 0, torch_products = 0;
+  double eager = -1, eager_heap_tuned = -1, eager_fault_free = -1;
 };
 
 double median(std::vector<double> v) {
@@ -101,19 +123,25 @@ std::vector<BareRound> bare_step_rounds(int64_t batch, int64_t src, int64_t tgt,
   config.tie_word_embeddings = false;
   bench::ModelStep step(config, batch, src, tgt);
   step();
-  auto rate = [&](bool fused) {
+  const auto products = gemm::backend();
+  auto rate = [&](bool fused, gemm::Backend backend) {
     tp::set_dropout_fusion(fused);
+    gemm::set_backend(backend);
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t s = 0; s < steps; ++s) step();
-    return steps * batch / seconds_since(t0);
+    const double r = steps * batch / seconds_since(t0);
+    tp::set_dropout_fusion(true);
+    gemm::set_backend(products);
+    return r;
   };
   std::vector<BareRound> out(rounds);
   for (auto& r : out) {
-    r.fused = rate(true);
-    r.composed = rate(false);
-    tp::set_dropout_fusion(true);
-    r.eager = eager_step_rate(batch, src, tgt, vocab, steps, threads, false);
-    r.eager_heap_tuned = eager_step_rate(batch, src, tgt, vocab, steps, threads, true);
+    r.fused = rate(true, products);
+    r.composed = rate(false, products);
+    r.torch_products = rate(true, gemm::Backend::kTorch);
+    r.eager = eager_step_rate(batch, src, tgt, vocab, steps, threads, EagerHeap::kDefault);
+    r.eager_heap_tuned = eager_step_rate(batch, src, tgt, vocab, steps, threads, EagerHeap::kHeapTuned);
+    r.eager_fault_free = eager_step_rate(batch, src, tgt, vocab, steps, threads, EagerHeap::kFaultFree);
   }
   return out;
 }
@@ -220,15 +248,24 @@ int main(int argc, char** argv) {
   torch::set_num_threads(threads);
   const std::vector<BareRound> rounds = bare_step_rounds(batch, src, tgt, vocab, steps, round_count, threads);
   std::vector<double> fused, composed, eager_rates, ratios, fusion_ratios, tuned_rates, tuned_ratios;
+  std::vector<double> torch_rates, product_ratios, free_rates, free_ratios, free_torch_ratios;
   for (const auto& r : rounds) {
     fused.push_back(r.fused);
     composed.push_back(r.composed);
     fusion_ratios.push_back(r.fused / r.composed);
+    torch_rates.push_back(r.torch_products);
+    product_ratios.push_back(r.fused / r.torch_products);
     if (r.eager > 0) eager_rates.push_back(r.eager), ratios.push_back(r.fused / r.eager);
     if (r.eager_heap_tuned > 0)
       tuned_rates.push_back(r.eager_heap_tuned), tuned_ratios.push_back(r.fused / r.eager_heap_tuned);
+    if (r.eager_fault_free > 0) {
+      free_rates.push_back(r.eager_fault_free);
+      free_ratios.push_back(r.fused / r.eager_fault_free);
+      free_torch_ratios.push_back(r.torch_products / r.eager_fault_free);
+    }
   }
   const bool have_eager = ratios.size() == rounds.size() && tuned_ratios.size() == rounds.size();
+  const bool have_free = free_ratios.size() == rounds.size();
   const double bare = median(fused);
   const double eager = have_eager ? median(eager_rates) : -1;
   const double ratio = have_eager ? median(ratios) : -1;
@@ -260,6 +297,13 @@ int main(int argc, char** argv) {
       {"samples_per_s_rounds", fused},
       {"eager_samples_per_s_rounds", eager_rates},
       {"eager_heap_tuned_samples_per_s_rounds", tuned_rates},
+      {"products", gemm::backend_name(gemm::backend())},
+      {"torch_products_samples_per_s", median(torch_rates)},
+      {"products_speedup", median(product_ratios)},
+      {"eager_fault_free_samples_per_s", or_null(have_free, median(free_rates))},
+      {"ratio_vs_fault_free_eager", or_null(have_free, median(free_ratios))},
+      {"torch_products_ratio_vs_fault_free_eager", or_null(have_free, median(free_torch_ratios))},
+      {"ratio_vs_fault_free_eager_rounds", or_null(have_free, free_ratios)},
       {"tensor_cache_hit_share", cache_hit_share},
       {"trainer_samples_per_s", or_null(have_loop, bucketed.samples_per_s)},
       {"trainer_unbucketed_samples_per_s", or_null(have_loop, plain.samples_per_s)},
@@ -270,10 +314,13 @@ int main(int argc, char** argv) {
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
-  std::printf("bare step, tiger, batch %lld, %lld+%lld tokens, vocab %lld, %d thread(s), %s, median "
-              "of %d rounds: %.1f samples/s\n",
+  std::printf("bare step, tiger, batch %lld, %lld+%lld tokens, vocab %lld, %d thread(s), %s, "
+              "products %s, median of %d rounds: %.1f samples/s\n",
               static_cast<long long>(batch), static_cast<long long>(src), static_cast<long long>(tgt),
-              static_cast<long long>(vocab), threads, bench::blas_core().c_str(), round_count, bare);
+              static_cast<long long>(vocab), threads, bench::blas_core().c_str(),
+              gemm::backend_name(gemm::backend()), round_count, bare);
+  std::printf("the same step with its products through LibTorch (eager's kernels): %.1f samples/s "
+              "(products x%.2f)\n", median(torch_rates), median(product_ratios));
   std::printf("the same step with the composed softmax/ReLU and dropout ops: %.1f samples/s (fused x%.2f)\n",
               median(composed), median(fusion_ratios));
   if (have_eager) {
@@ -287,6 +334,15 @@ int main(int argc, char** argv) {
     std::printf("ratio per round (gensar / heap-tuned eager):");
     for (double r : tuned_ratios) std::printf(" %.2f", r);
     std::printf("\n");
+    if (have_free) {
+      std::printf("PyTorch eager, no page faults (jemalloc, purging off): %.1f samples/s (ratio %.2f; "
+                  "gensar on LibTorch products %.2f)\n",
+                  median(free_rates), median(free_ratios), median(free_torch_ratios));
+      std::printf("ratio per round (gensar / fault-free eager):");
+      for (double r : free_ratios) std::printf(" %.2f", r);
+      std::printf("\n");
+    } else
+      std::printf("fault-free eager skipped (install libjemalloc2: scripts/setup-bench.sh)\n");
   } else
     std::printf("PyTorch eager reference unavailable (install python3-torch)\n");
   std::printf("tensor block cache: %.1f%% of large requests served from freed blocks\n",

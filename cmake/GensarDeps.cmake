@@ -36,3 +36,18 @@ if(GENSAR_WITH_NCCL)
     message(STATUS "gensar: NCCL not found, NCCL backend OFF")
   endif()
 endif()
+
+# oneDNN (libdnnl-dev) runs the model's CPU matrix products where present (core/common/cpu_gemm.h);
+# optional, so a CUDA image without Debian's packages still builds.
+option(GENSAR_WITH_ONEDNN "Run CPU matrix products through oneDNN when libdnnl is found" ON)
+set(GENSAR_HAVE_ONEDNN OFF)
+if(GENSAR_WITH_ONEDNN)
+  find_path(ONEDNN_INCLUDE_DIR oneapi/dnnl/dnnl.hpp)
+  find_library(ONEDNN_LIBRARY dnnl)
+  if(ONEDNN_INCLUDE_DIR AND ONEDNN_LIBRARY)
+    set(GENSAR_HAVE_ONEDNN ON)
+    message(STATUS "gensar: oneDNN matrix products ON (${ONEDNN_LIBRARY})")
+  else()
+    message(STATUS "gensar: oneDNN not found, matrix products through LibTorch")
+  endif()
+endif()

@@ -11,6 +11,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev          # LibTorch 1.13 (CPU) and its Gloo dependency
   libopenblas0-openmp               # switches libblas.so.3 to OpenBLAS: ~25x faster matmuls than reference BLAS
+  libdnnl-dev                       # oneDNN: the model's CPU matrix products (core/common/cpu_gemm.h)
   libopenmpi-dev openmpi-bin        # MPI ranks and the CPU communicator
   libhdf5-dev hdf5-tools            # datasets, identifiers, checkpoints
   libboost-program-options-dev      # flags + INI configs

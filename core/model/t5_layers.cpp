@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/common/cpu_gemm.h"
 #include "core/tensor_parallel/fused_dropout.h"
 
 namespace gensar::model {
@@ -106,22 +107,22 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
     auto q = query.reshape({cases, per_case, local_heads_, tq, d_kv_})
                  .permute({0, 2, 1, 3, 4})
                  .reshape({cases, local_heads_, per_case * tq, d_kv_});
-    auto scores = torch::matmul(q, key.transpose(-1, -2));
+    auto scores = gemm::matmul(q, key.transpose(-1, -2));
     if (bias.defined()) scores.add_(bias);
     auto probs = torch::softmax(scores, -1);
-    auto context = torch::matmul(probs, value)
+    auto context = gemm::matmul(probs, value)
                        .reshape({cases, local_heads_, per_case, tq, d_kv_})
                        .permute({0, 2, 3, 1, 4})
                        .reshape({rows, tq, local_heads_ * d_kv_});
     return o->forward(context);
   }
   // T5 folds the 1/sqrt(d_kv) scaling into the initialisation of q.
-  auto scores = torch::matmul(query, key.transpose(-1, -2));
+  auto scores = gemm::matmul(query, key.transpose(-1, -2));
   // In place: matmul's backward needs its inputs, not its output, and this saves a [B,h,T,S] pass.
   if (bias.defined()) scores.add_(bias);
   auto probs =
       tp::sharded_softmax_dropout(scores, dropout_, train, rng, /*dim=*/1, ctx_.rank(), ctx_.size());
-  auto context = torch::matmul(probs, value).transpose(1, 2);
+  auto context = gemm::matmul(probs, value).transpose(1, 2);
   context = context.reshape({context.size(0), context.size(1), local_heads_ * d_kv_});
   return o->forward(context);
 }

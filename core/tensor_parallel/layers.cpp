@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/common/check.h"
+#include "core/common/cpu_gemm.h"
 
 namespace gensar::tp {
 namespace F = torch::nn::functional;
@@ -26,7 +27,7 @@ torch::Tensor ColumnParallelLinearImpl::forward(const torch::Tensor& x) {
 }
 
 torch::Tensor ColumnParallelLinearImpl::forward_in_region(const torch::Tensor& x) {
-  return F::linear(x, weight);
+  return gemm::linear(x, weight);
 }
 
 RowParallelLinearImpl::RowParallelLinearImpl(int64_t in, int64_t out, ParallelContext ctx)
@@ -36,7 +37,7 @@ RowParallelLinearImpl::RowParallelLinearImpl(int64_t in, int64_t out, ParallelCo
 }
 
 torch::Tensor RowParallelLinearImpl::forward(const torch::Tensor& x_local) {
-  return reduce_from_tp_region(F::linear(x_local, weight), ctx_.tp);
+  return reduce_from_tp_region(gemm::linear(x_local, weight), ctx_.tp);
 }
 
 VocabParallelEmbeddingImpl::VocabParallelEmbeddingImpl(int64_t vocab, int64_t dim,
@@ -58,7 +59,7 @@ torch::Tensor VocabParallelEmbeddingImpl::forward(const torch::Tensor& ids) {
 }
 
 torch::Tensor VocabParallelEmbeddingImpl::logits(const torch::Tensor& h) {
-  return F::linear(copy_to_tp_region(h, ctx_.tp), weight);
+  return gemm::linear(copy_to_tp_region(h, ctx_.tp), weight);
 }
 
 }  // namespace gensar::tp
