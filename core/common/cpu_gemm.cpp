@@ -1,5 +1,6 @@
 #include "core/common/cpu_gemm.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <memory>
@@ -59,9 +60,21 @@ dnnl::engine& cpu_engine() {
 // Primitives by operand layout. Creating a primitive descriptor walks oneDNN's implementation
 // list (tenths of a millisecond); a training run sees a few dozen layouts (one per length bucket
 // and product), so each is created once. A null entry marks a layout that only oneDNN's reference
-// kernel takes: those go to LibTorch.
+// kernel takes: those go to LibTorch. Evaluation sees more (beam counts times source lengths times
+// decoding steps), so the cache is bounded: past its capacity it is cleared and refills with the
+// layouts in use (a product running on another thread keeps its primitive alive by shared_ptr).
 class PrimitiveCache {
  public:
+  void set_capacity(size_t layouts) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    capacity_ = std::max<size_t>(layouts, 1);
+    if (cache_.size() > capacity_) cache_.clear();
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cache_.size();
+  }
+
   std::shared_ptr<dnnl::matmul> get(const Tensor& a, const Tensor& b, const Tensor& c) {
     std::vector<int64_t> key;
     for (const Tensor* t : {&a, &b, &c}) {
@@ -81,6 +94,7 @@ class PrimitiveCache {
     } catch (const dnnl::error&) {
       // No implementation for this layout: LibTorch takes it.
     }
+    if (cache_.size() >= capacity_) cache_.clear();
     cache_.emplace(std::move(key), primitive);
     return primitive;
   }
@@ -94,6 +108,7 @@ class PrimitiveCache {
     }
   };
   std::mutex mutex_;
+  size_t capacity_ = 4096;
   std::unordered_map<std::vector<int64_t>, std::shared_ptr<dnnl::matmul>, Hash> cache_;
 };
 
@@ -120,7 +135,8 @@ bool onednn_product(const Tensor& a, const Tensor& b, const Tensor& c) {
   dnnl::memory am(desc_of(a), engine, a.data_ptr());
   dnnl::memory bm(desc_of(b), engine, b.data_ptr());
   dnnl::memory cm(desc_of(c), engine, c.data_ptr());
-  dnnl::stream stream(engine);
+  // One in-order CPU stream per thread, made once (products on one thread never overlap).
+  thread_local dnnl::stream stream(engine);
   primitive->execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
   stream.wait();
   g_onednn_products.fetch_add(1, std::memory_order_relaxed);
@@ -208,6 +224,14 @@ void set_backend(Backend b) {
 }
 
 uint64_t onednn_products() { return g_onednn_products.load(); }
+
+#ifdef GENSAR_HAVE_ONEDNN
+void set_primitive_cache_capacity(size_t layouts) { primitives().set_capacity(layouts); }
+size_t onednn_cached_layouts() { return primitives().size(); }
+#else
+void set_primitive_cache_capacity(size_t) {}
+size_t onednn_cached_layouts() { return 0; }
+#endif
 
 const char* backend_name(Backend b) { return b == Backend::kOneDnn ? "onednn" : "torch"; }
 

@@ -28,6 +28,11 @@ void set_backend(Backend backend);
 const char* backend_name(Backend backend);
 // Products oneDNN has run in this process (tests and benchmarks check the path is taken).
 uint64_t onednn_products();
+// The primitive cache (one oneDNN primitive per operand layout) holds at most this many layouts
+// and starts over when full, so a long evaluation over many beam and source shapes cannot grow it
+// without bound. Default 4096; settable for tests. `onednn_cached_layouts` is its current size.
+void set_primitive_cache_capacity(size_t layouts);
+size_t onednn_cached_layouts();
 
 // a [..., M, K] times b [..., K, N] with equal leading (batch) dimensions, no broadcasting; either
 // operand may be a transposed or otherwise strided view. Differentiable in both operands.

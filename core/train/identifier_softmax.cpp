@@ -38,11 +38,15 @@ decoding::PrefixTrie catalogue_trie(const SampleBuilder& b, bool semantic) {
   return identifier_trie(b, all.data(), static_cast<int64_t>(all.size()), semantic);
 }
 
-CatalogueSoftmaxLoss::CatalogueSoftmaxLoss(const SampleBuilder& builder)
+CatalogueSoftmaxLoss::CatalogueSoftmaxLoss(const SampleBuilder& builder, double label_smoothing)
     : collaborative_(catalogue_trie(builder, false)),
       semantic_(catalogue_trie(builder, true)),
       rec_marker_(builder.rec_item_token()),
-      src_marker_(builder.src_item_token()) {}
+      src_marker_(builder.src_item_token()),
+      label_smoothing_(label_smoothing) {
+  GENSAR_INPUT_CHECK(label_smoothing >= 0.0 && label_smoothing < 1.0,
+                     "--label-smoothing {} is not in [0, 1)", label_smoothing);
+}
 
 torch::Tensor CatalogueSoftmaxLoss::token_losses(const torch::Tensor& logits,
                                                  const torch::Tensor& labels) const {
@@ -97,6 +101,8 @@ torch::Tensor CatalogueSoftmaxLoss::token_losses(const torch::Tensor& logits,
 
   const torch::Tensor valid = lab != -100;
   torch::Tensor lse = torch::logsumexp(flat, 1);  // [B*T]
+  const bool smooth = label_smoothing_ > 0.0;
+  torch::Tensor mean_logit = smooth ? flat.mean(1) : torch::Tensor();  // over the normaliser
   if (nr > 0) {
     torch::Tensor row_index = torch::tensor(rows, torch::kInt64).to(flat.device());
     torch::Tensor child_logits = flat.index_select(0, row_index)
@@ -104,9 +110,17 @@ torch::Tensor CatalogueSoftmaxLoss::token_losses(const torch::Tensor& logits,
                                      .masked_fill(pad.to(flat.device()),
                                                   -std::numeric_limits<float>::infinity());
     lse = lse.index_copy(0, row_index, torch::logsumexp(child_logits, 1));
+    if (smooth) {
+      torch::Tensor keep = pad.logical_not().to(flat.device());
+      torch::Tensor child_mean = child_logits.masked_fill(keep.logical_not(), 0.0).sum(1) /
+                                 keep.sum(1).to(flat.scalar_type());
+      mean_logit = mean_logit.index_copy(0, row_index, child_mean);
+    }
   }
   torch::Tensor target = flat.gather(1, lab.clamp_min(0).to(flat.device()).unsqueeze(1)).squeeze(1);
-  return ((lse - target) * valid.to(flat.device()).to(flat.scalar_type())).view({b, t});
+  torch::Tensor loss = lse - target;
+  if (smooth) loss = (1.0 - label_smoothing_) * loss + label_smoothing_ * (lse - mean_logit);
+  return (loss * valid.to(flat.device()).to(flat.scalar_type())).view({b, t});
 }
 
 }  // namespace gensar::train

@@ -33,14 +33,19 @@ decoding::PrefixTrie catalogue_trie(const SampleBuilder& builder, bool semantic)
 // (-100 = ignored: loss 0). A label row whose first token is `<rec_item>` (`<src_item>`) carries a
 // collaborative (semantic) identifier in the next id_length positions; those positions are
 // normalised over their catalogue trie children, every other position over the vocabulary.
+// `label_smoothing` eps spreads eps of each position's target evenly over that position's
+// normaliser (the trie children, or the vocabulary): loss = (1 - eps) * NLL + eps * (logsumexp -
+// mean logit over the normaliser), as tp::vocab_parallel_cross_entropy does for --id-softmax
+// vocabulary.
 class CatalogueSoftmaxLoss {
  public:
-  explicit CatalogueSoftmaxLoss(const SampleBuilder& builder);
+  explicit CatalogueSoftmaxLoss(const SampleBuilder& builder, double label_smoothing = 0.0);
   torch::Tensor token_losses(const torch::Tensor& logits, const torch::Tensor& labels) const;
 
  private:
   decoding::PrefixTrie collaborative_, semantic_;
   int64_t rec_marker_ = -1, src_marker_ = -1;
+  double label_smoothing_ = 0.0;
 };
 
 }  // namespace gensar::train

@@ -9,6 +9,7 @@
 
 #include "core/common/check.h"
 #include "core/common/log.h"
+#include "core/tensor_parallel/cross_entropy.h"
 #include "core/train/batch.h"
 #include "core/train/identifier_softmax.h"
 #include "core/train/nonfinite_guard.h"
@@ -50,7 +51,7 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<const SampleBuilder> bu
     id_levels_ = {static_cast<int64_t>(builder_->collaborative_id(0).size()),
                   static_cast<int64_t>(builder_->semantic_id(0).size())};
   if (builder_->options().id_softmax == IdSoftmax::kCatalogue)
-    impl_->catalogue_loss = std::make_unique<CatalogueSoftmaxLoss>(*builder_);
+    impl_->catalogue_loss = std::make_unique<CatalogueSoftmaxLoss>(*builder_, options_.label_smoothing);
   GENSAR_INPUT_CHECK(options_.batch_size >= 1, "--batch-size must be >= 1 (got {})", options_.batch_size);
   GENSAR_INPUT_CHECK(options_.grad_accum >= 1, "--grad-accum must be >= 1 (got {})", options_.grad_accum);
   GENSAR_INPUT_CHECK(options_.epochs >= 1 || options_.max_steps > 0,
@@ -188,12 +189,21 @@ int level_slot(Task task) {
 }  // namespace
 
 model::T5Output Trainer::forward_with_loss(const Batch& batch) {
-  if (!impl_->catalogue_loss)
+  if (!impl_->catalogue_loss && options_.label_smoothing == 0.0)
     return model_->forward(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, batch.labels);
   model::T5Output out =
       model_->forward(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, {});
-  out.token_loss =
-      impl_->catalogue_loss->token_losses(model_->gather_logits(out.logits), batch.labels);
+  if (impl_->catalogue_loss) {
+    out.token_loss =
+        impl_->catalogue_loss->token_losses(model_->gather_logits(out.logits), batch.labels);
+  } else {
+    const int64_t b = batch.labels.size(0), t = batch.labels.size(1);
+    out.token_loss = tp::vocab_parallel_cross_entropy(out.logits.reshape({b * t, -1}),
+                                                      batch.labels.reshape({b * t}),
+                                                      model_->parallel(), -100,
+                                                      options_.label_smoothing)
+                         .view({b, t});
+  }
   out.token_count = (batch.labels != -100).sum(1);
   out.example_loss = out.token_loss.sum(1) / out.token_count.to(torch::kFloat).clamp_min(1.0);
   return out;

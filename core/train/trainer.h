@@ -41,6 +41,7 @@ struct TrainerOptions {
   double warmup_ratio = 0.01;
   double weight_decay = 1e-7;      // AdamW; not applied to norm weights
   double clip = 1.0;               // global gradient-norm clip; <= 0 disables
+  double label_smoothing = 0.0;    // share of each target token spread over its normaliser
   uint64_t seed = 2024;
   TaskMixOptions mix;              // mix.seed is set from `seed`
   // Global batches sorted by input length together (core/train/sample_stream.h); 0 or 1 = off.

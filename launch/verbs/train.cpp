@@ -162,6 +162,7 @@ int run_train(const po::variables_map& vm) {
   o.warmup_ratio = vm["warmup-ratio"].as<double>();
   o.weight_decay = vm["weight-decay"].as<double>();
   o.clip = vm["clip"].as<double>();
+  o.label_smoothing = vm["label-smoothing"].as<double>();
   o.seed = seed;
   const std::string tasks = vm["tasks"].as<std::string>();
   // Counts first, then --tasks: a task that --tasks leaves out stays off even when a config's
@@ -235,6 +236,9 @@ void add_train_options(po::options_description& d) {
       ("warmup-ratio", ranged<double>(0.0, 1.0)->default_value(0.01), "share of steps in linear warm-up")
       ("weight-decay", ranged<double>(0.0)->default_value(1e-7), "AdamW weight decay (not on norms)")
       ("clip", ranged<double>(0.0)->default_value(1.0), "global gradient-norm clip (0 = off)")
+      ("label-smoothing", ranged<double>(0.0, 0.99)->default_value(0.0),
+       "share of each target token spread evenly over its softmax's support (the trie children "
+       "under --id-softmax catalogue, else the vocabulary; docs/training.md)")
       ("dropout", ranged<double>(0.0, 0.99)->default_value(0.1), "dropout rate")
       ("seed", ranged<uint64_t>(0)->default_value(2024),
        "initialisation, sample lists, order, templates and dropout")

@@ -109,6 +109,21 @@ TEST(CpuGemm, SmallOrNonFloatProductsAndTheTorchBackendUseLibTorch) {
   EXPECT_EQ(onednn_products(), before);
 }
 
+// The primitive cache is bounded: many distinct layouts (as a long evaluation's beam and source
+// shapes make) never hold more than its capacity, and products stay right across the restarts.
+TEST(CpuGemm, PrimitiveCacheStaysWithinItsCapacity) {
+  if (!onednn_built() || backend() != Backend::kOneDnn) GTEST_SKIP() << "no oneDNN in this build";
+  set_primitive_cache_capacity(8);
+  torch::manual_seed(6);
+  for (int64_t k = 100; k < 125; ++k) {
+    auto a = torch::randn({128, k}), b = torch::randn({k, 96});
+    expect_close(gemm::matmul(a, b), torch::matmul(a, b), ("layout k=" + std::to_string(k)).c_str());
+    EXPECT_LE(onednn_cached_layouts(), 8u) << "after k=" << k;
+    EXPECT_GE(onednn_cached_layouts(), 1u);
+  }
+  set_primitive_cache_capacity(4096);
+}
+
 TEST(CpuGemm, TheBackendNamesAndTheBuildAgree) {
   EXPECT_STREQ(backend_name(Backend::kTorch), "torch");
   EXPECT_STREQ(backend_name(Backend::kOneDnn), "onednn");

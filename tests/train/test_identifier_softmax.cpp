@@ -86,6 +86,43 @@ TEST(IdSoftmax, IdentifierPositionsAreNormalisedOverTrieChildren) {
     if (!children.count(tok)) EXPECT_EQ(g[tok].item<float>(), 0.0f) << "token " << tok;
 }
 
+// --label-smoothing eps: each position's loss is (1 - eps) * its NLL + eps * the mean NLL over its
+// normaliser (trie children at identifier positions; the vocabulary elsewhere, which is LibTorch's
+// own label-smoothed cross-entropy); zero at padding.
+TEST(IdSoftmax, LabelSmoothingSpreadsOverTheNormaliser) {
+  TinyRun run = make_tiny_run("id_softmax_smooth");
+  const SampleBuilder& b = *run.pieces.builder;
+  const double eps = 0.2;
+  const CatalogueSoftmaxLoss loss(b, eps);
+  const decoding::PrefixTrie col = catalogue_trie(b, false);
+  std::vector<int64_t> text = b.tokenizer().encode("hello world");
+  text.push_back(b.tokenizer().eos_id());
+  const std::vector<std::vector<int64_t>> rows = {b.rec_target(2), text};
+  const int64_t t = static_cast<int64_t>(std::max(rows[0].size(), rows[1].size())) + 1;
+  const int64_t v = b.tokenizer().vocab_size();
+  torch::manual_seed(5);
+  torch::Tensor logits = torch::randn({2, t, v});
+  torch::Tensor got = loss.token_losses(logits, padded_labels(rows, t));
+  int64_t node = decoding::PrefixTrie::kRoot;
+  for (int64_t j = 1; j <= col.id_length(); ++j) {
+    auto [first, end] = col.children(node);
+    std::vector<int64_t> children;
+    for (int64_t c = first; c < end; ++c) children.push_back(col.token(c));
+    torch::Tensor logp = torch::log_softmax(logits[0][j].index_select(0, torch::tensor(children)), 0);
+    const int64_t k = std::find(children.begin(), children.end(), rows[0][j]) - children.begin();
+    const double expected = -(1 - eps) * logp[k].item<double>() - eps * logp.mean().item<double>();
+    EXPECT_NEAR(got[0][j].item<double>(), expected, 1e-5) << "identifier position " << j;
+    node = col.child(node, rows[0][j]);
+  }
+  const int64_t n = static_cast<int64_t>(rows[1].size());
+  torch::Tensor expected = torch::nn::functional::cross_entropy(
+      logits[1].slice(0, 0, n), padded_labels({rows[1]}, t)[0].slice(0, 0, n),
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(eps));
+  EXPECT_TRUE(torch::allclose(got[1].slice(0, 0, n), expected, 1e-5, 1e-5));
+  EXPECT_EQ(got[1].slice(0, n).abs().sum().item<double>(), 0.0);
+  EXPECT_THROW(CatalogueSoftmaxLoss(b, 1.0), InputError);
+}
+
 TEST(IdSoftmax, ItemProbabilitiesSumToOneOverTheCatalogue) {
   TinyRun run = make_tiny_run("id_softmax_sum");
   const SampleBuilder& b = *run.pieces.builder;

@@ -75,33 +75,39 @@ TEST(TrainerMpi, TensorParallelTwoMatchesOneProcess) {
   TinyRun run = make_tiny_run("tp" + std::to_string(world->rank()));
   auto config = tiny_model_config(*run.pieces.tokenizer, 0.0);
   ASSERT_EQ(config.vocab_size % 2, 0);
-  TrainerOptions o;
-  o.progress = false;
-  o.valid_every = -1;
-  o.max_steps = 4;
-  o.lr = 3e-3;
-  o.batch_size = 8;
-  o.mix.enable_only("rec,search,id_to_text");
-  o.mix.id_to_text = 4;
-  o.checkpoint_files = {{"config.ini", "x = 1\n"}};
-  o.out = world->broadcast_bytes(run.dir, 0) + "/tp2";
-  auto mesh = std::make_shared<dist::ProcessMesh>(world, dist::MeshOptions{2, "cpu"});
-  ASSERT_EQ(mesh->tp_size(), 2);
-  model::T5Model tp_model(config, mesh->tp(), 5);
-  Trainer tp(o, run.pieces.builder, tp_model, mesh);
-  ASSERT_EQ(tp.run(), TrainStatus::kFinished);
+  // Plain cross-entropy and label smoothing (whose mean logit is also summed over the shards).
+  for (const double smoothing : {0.0, 0.1}) {
+    SCOPED_TRACE("label smoothing " + std::to_string(smoothing));
+    TrainerOptions o;
+    o.progress = false;
+    o.valid_every = -1;
+    o.max_steps = 4;
+    o.lr = 3e-3;
+    o.batch_size = 8;
+    o.label_smoothing = smoothing;
+    o.mix.enable_only("rec,search,id_to_text");
+    o.mix.id_to_text = 4;
+    o.checkpoint_files = {{"config.ini", "x = 1\n"}};
+    const std::string tag = smoothing > 0 ? "-smooth" : "";
+    o.out = world->broadcast_bytes(run.dir, 0) + "/tp2" + tag;
+    auto mesh = std::make_shared<dist::ProcessMesh>(world, dist::MeshOptions{2, "cpu"});
+    ASSERT_EQ(mesh->tp_size(), 2);
+    model::T5Model tp_model(config, mesh->tp(), 5);
+    Trainer tp(o, run.pieces.builder, tp_model, mesh);
+    ASSERT_EQ(tp.run(), TrainStatus::kFinished);
 
-  o.out = run.dir + "/single";
-  auto single = std::make_shared<dist::ProcessMesh>(dist::single_process_communicator(), dist::MeshOptions{});
-  model::T5Model one_model(config, nullptr, 5);
-  Trainer one(o, run.pieces.builder, one_model, single);
-  ASSERT_EQ(one.run(), TrainStatus::kFinished);
-  ASSERT_EQ(tp.history().size(), one.history().size());
-  for (size_t i = 0; i < tp.history().size(); ++i) {
-    const double a = tp.history()[i].loss, b = one.history()[i].loss;
-    EXPECT_NEAR(a, b, 1e-4 * std::max(1.0, std::abs(b))) << "step " << i + 1;
-    EXPECT_NEAR(tp.history()[i].grad_norm, one.history()[i].grad_norm,
-                1e-3 * std::max(1.0, one.history()[i].grad_norm)) << "step " << i + 1;
+    o.out = run.dir + "/single" + tag;
+    auto single = std::make_shared<dist::ProcessMesh>(dist::single_process_communicator(), dist::MeshOptions{});
+    model::T5Model one_model(config, nullptr, 5);
+    Trainer one(o, run.pieces.builder, one_model, single);
+    ASSERT_EQ(one.run(), TrainStatus::kFinished);
+    ASSERT_EQ(tp.history().size(), one.history().size());
+    for (size_t i = 0; i < tp.history().size(); ++i) {
+      const double a = tp.history()[i].loss, b = one.history()[i].loss;
+      EXPECT_NEAR(a, b, 1e-4 * std::max(1.0, std::abs(b))) << "step " << i + 1;
+      EXPECT_NEAR(tp.history()[i].grad_norm, one.history()[i].grad_norm,
+                  1e-3 * std::max(1.0, one.history()[i].grad_norm)) << "step " << i + 1;
+    }
   }
 }
 
