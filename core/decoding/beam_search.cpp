@@ -159,6 +159,10 @@ int64_t checked_id_length(int64_t num_cases, const std::vector<const PrefixTrie*
   GENSAR_CHECK(options.id_length > 0 || !tries.empty(),
                "beam search needs a trie or options.id_length");
   const int64_t id_length = options.id_length > 0 ? options.id_length : tries[0]->id_length();
+  GENSAR_CHECK(static_cast<int64_t>(options.level_weights.size()) <= id_length,
+               "{} level weights for identifiers of {} levels", options.level_weights.size(), id_length);
+  for (double w : options.level_weights)
+    GENSAR_CHECK(w > 0 && std::isfinite(w), "level weights must be positive and finite, got {}", w);
   for (const PrefixTrie* t : tries) {
     GENSAR_CHECK(t->id_length() == id_length, "trie id length {} differs from {}",
                  t->id_length(), id_length);
@@ -196,7 +200,7 @@ struct Expansions {
 // Renormalises each candidate's new token over the children of its parent's node in the
 // catalogue trie (BeamSearchOptions::normaliser) and advances the candidate's normaliser node.
 void normalise_over_catalogue(const std::vector<Beam>& rows, const StepScores& scores,
-                              const PrefixTrie& normaliser, Expansions* e) {
+                              const PrefixTrie& normaliser, double weight, Expansions* e) {
   std::vector<int64_t> flat, begin(rows.size() + 1, 0);
   for (size_t r = 0; r < rows.size(); ++r) {
     begin[r] = static_cast<int64_t>(flat.size());
@@ -218,14 +222,14 @@ void normalise_over_catalogue(const std::vector<Beam>& rows, const StepScores& s
     c.norm_node = normaliser.child(rows[c.parent].norm_node, c.token);
     GENSAR_CHECK(c.norm_node >= 0, "token {} continues no catalogue identifier (is the case's trie "
                  "a subset of the normaliser?)", c.token);
-    c.score -= lse[c.parent];
+    c.score -= weight * lse[c.parent];
   }
 }
 
 template <typename TrieOf>
 Expansions expand(const std::vector<Beam>& rows, int64_t num_cases, int64_t rows_per_case,
                   const StepScores& scores, int64_t vocab, const TrieOf& trie_of,
-                  const BeamSearchOptions& options) {
+                  const BeamSearchOptions& options, double weight) {
   OpenTokens open;
   if (!options.constrained) open = open_tokens_per_row(scores.values, options.num_beams);
   Expansions e;
@@ -257,8 +261,8 @@ Expansions expand(const std::vector<Beam>& rows, int64_t num_cases, int64_t rows
   e.case_begin[num_cases] = static_cast<int64_t>(e.candidates.size());
   // The scores come after one gather.
   const std::vector<float> values = gather_log_probs(scores.values, flat);
-  for (size_t j = 0; j < e.candidates.size(); ++j) e.candidates[j].score += values[j];
-  if (options.normaliser) normalise_over_catalogue(rows, scores, *options.normaliser, &e);
+  for (size_t j = 0; j < e.candidates.size(); ++j) e.candidates[j].score += weight * values[j];
+  if (options.normaliser) normalise_over_catalogue(rows, scores, *options.normaliser, weight, &e);
   return e;
 }
 
@@ -377,7 +381,9 @@ BeamSearchResult beam_search(Seq2SeqScorer& scorer, const torch::Tensor& input_i
     const StepScores scores = options.normaliser
                                   ? step_catalogue_columns(scorer, *state, last, rows, *options.normaliser, device)
                                   : step_log_probs(scorer, *state, last, device);
-    Expansions e = expand(rows, num_cases, rows_per_case, scores, vocab, trie_of, options);
+    const double weight =
+        t < static_cast<int64_t>(options.level_weights.size()) ? options.level_weights[t] : 1.0;
+    Expansions e = expand(rows, num_cases, rows_per_case, scores, vocab, trie_of, options, weight);
     NextRows next = select_best(e, rows, num_cases, rows_per_case, k, options.constrained);
     scorer.reorder(*state, long_tensor(next.parents, device));
     rows = std::move(next.rows);

@@ -30,6 +30,11 @@ struct BeamSearchOptions {
   // this trie (the catalogue's; every case trie must be a subset of it), as a model trained with
   // --id-softmax catalogue expects (core/train/identifier_softmax.h). Constrained search only.
   const PrefixTrie* normaliser = nullptr;
+  // Weight of each identifier level's log-prob in the sequence score, level 0 first; levels past
+  // the list weigh 1 (empty: the plain sum). A weight below 1 flattens that level's distribution
+  // in the ranking: a decoding-time calibration chosen on validation (docs/evaluation.md, "Level
+  // weights"). Forced-prefix and end-token log-probs are never weighted.
+  std::vector<double> level_weights;
 };
 
 struct Hypothesis {

@@ -271,6 +271,8 @@ EvalResult evaluate(decoding::Seq2SeqScorer& scorer, const train::SampleBuilder&
     bs.num_beams = options.beams;
     bs.forced_prefix = {semantic ? builder.src_item_token() : builder.rec_item_token()};
     if (catalogue_softmax) bs.normaliser = catalogue.get();
+    if (auto w = options.level_weights.find(task); w != options.level_weights.end())
+      bs.level_weights = w->second;
     const decoding::BeamSearchResult result = decoding::beam_search(scorer, ids, mask, tries, bs);
     out->clear();
     for (const auto& cb : result.cases) {

@@ -49,6 +49,9 @@ struct EvalOptions {
   // list, as the candidates protocol already does for its negatives (docs/evaluation.md, "History
   // exclusion"). Score rankers skip them and still fill the list; beam lists only lose them.
   bool exclude_history = false;
+  // Per task, the beam search's weight of each identifier level's log-prob (level 0 first; absent
+  // levels and tasks weigh 1): decoding::BeamSearchOptions::level_weights. Score rankers ignore it.
+  std::map<data::Task, std::vector<double>> level_weights;
   // Asked before every batch; true ends the evaluation early (EvalResult::stopped). Null: never.
   std::function<bool()> stop;
 };

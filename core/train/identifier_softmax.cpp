@@ -111,9 +111,10 @@ torch::Tensor CatalogueSoftmaxLoss::token_losses(const torch::Tensor& logits,
                                                   -std::numeric_limits<float>::infinity());
     lse = lse.index_copy(0, row_index, torch::logsumexp(child_logits, 1));
     if (smooth) {
-      torch::Tensor keep = pad.logical_not().to(flat.device());
-      torch::Tensor child_mean = child_logits.masked_fill(keep.logical_not(), 0.0).sum(1) /
-                                 keep.sum(1).to(flat.scalar_type());
+      // Padded children hold -inf: they leave the mean's sum and its count.
+      torch::Tensor padded = pad.to(flat.device());
+      torch::Tensor child_mean = child_logits.masked_fill(padded, 0.0).sum(1) /
+                                 padded.logical_not().sum(1).to(flat.scalar_type());
       mean_logit = mean_logit.index_copy(0, row_index, child_mean);
     }
   }

@@ -189,8 +189,8 @@ int level_slot(Task task) {
 }  // namespace
 
 model::T5Output Trainer::forward_with_loss(const Batch& batch) {
-  if (!impl_->catalogue_loss && options_.label_smoothing == 0.0)
-    return model_->forward(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, batch.labels);
+  // One loss path for every option: the model gives logits, the trainer the per-token loss
+  // (catalogue-normalised at identifier positions, or over the TP-sharded vocabulary).
   model::T5Output out =
       model_->forward(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, {});
   if (impl_->catalogue_loss) {

@@ -1,16 +1,19 @@
 // gensar eval: metrics of a trained run (or of a baseline) on the valid/test split under the
 // candidates and/or full-catalogue protocol; table or JSON on stdout, metrics.json + per-case
 // cases.jsonl in the eval directory. Runs under mpirun: ranks split the cases, rank 0 reports.
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/common/check.h"
 #include "core/common/log.h"
+#include "core/common/strings.h"
 #include "core/seqrec/sasrec.h"
 #include "core/eval/baselines.h"
 #include "core/eval/evaluator.h"
@@ -58,6 +61,24 @@ const BaselineKind& find_baseline(const std::string& name) {
   return kBaselines[0];
 }
 
+// "0.7, 1" -> {0.7, 1}: one positive weight per identifier level, level 0 first.
+std::vector<double> parse_level_weights(const std::string& flag, const std::string& text) {
+  std::vector<double> out;
+  for (const std::string& item : split_list(text)) {
+    double w = 0;
+    size_t used = 0;
+    try {
+      w = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    GENSAR_INPUT_CHECK(used == item.size() && w > 0 && std::isfinite(w),
+                       "--{}: expected comma-separated positive numbers, got '{}' in '{}'", flag, item, text);
+    out.push_back(w);
+  }
+  return out;
+}
+
 }  // namespace
 
 int run_eval(const po::variables_map& vm) {
@@ -77,6 +98,13 @@ int run_eval(const po::variables_map& vm) {
   opts.exclude_history = vm["exclude-history"].as<bool>();
   if (opts.exclude_history && root)
     GENSAR_INFO("eval", "recommendation lists leave out the items of each case's rec history");
+  for (const data::Task task : {data::Task::kRec, data::Task::kSearch}) {
+    const std::string flag = std::string(task == data::Task::kRec ? "rec" : "search") + "-level-weights";
+    const std::vector<double> w = parse_level_weights(flag, vm[flag].as<std::string>());
+    if (w.empty()) continue;
+    opts.level_weights[task] = w;
+    if (root) GENSAR_INFO("eval", "{}: {}", flag, vm[flag].as<std::string>());
+  }
   const std::string baseline = vm["baseline"].as<std::string>();
   const std::string run = vm["run"].as<std::string>();
   const std::string checkpoint = vm["checkpoint"].as<std::string>();
@@ -186,6 +214,11 @@ void add_eval_options(po::options_description& d) {
       ("batch-size", po::value<int>()->default_value(16), "cases decoded together")
       ("max-cases", po::value<int64_t>()->default_value(0),
        "cases per task (0 = all; else a fixed, evenly strided subset)")
+      ("rec-level-weights", po::value<std::string>()->default_value(""),
+       "recommendation beam search: weight of each identifier level's log-prob in the sequence "
+       "score, level 0 first, e.g. 0.7 (missing levels weigh 1; docs/evaluation.md)")
+      ("search-level-weights", po::value<std::string>()->default_value(""),
+       "search beam search: the same per-level weights")
       ("exclude-history", po::bool_switch()->default_value(false),
        "recommendation: never rank an item of the case's rec history (as the candidates "
        "protocol's negatives; docs/evaluation.md)")

@@ -328,4 +328,60 @@ TEST(BeamSearch, CatalogueNormaliserMakesAnItemDistribution) {
     for (const Hypothesis& h : plain.cases[b].beams) EXPECT_LT(h.score, score_of[b].at(h.tokens));
 }
 
+// Level weights: each level's log-prob counts w_t times in the sequence score, so a full-width
+// search must rank by sum_t w_t log p(c_t | c_<t) from teacher forcing, prefix by prefix; weights
+// of 1 are the plain search, and bad weights are refused.
+TEST(BeamSearch, LevelWeightsScaleEachLevelsLogProb) {
+  std::mt19937_64 rng(29);
+  const int64_t num_cases = 3, len = 3, catalogue = 40;
+  ToyScorer scorer(kVocab, 24, 23, /*gain=*/2.0);
+  Cases in = random_inputs(num_cases, 6, 10);
+  const std::vector<Seq> ids = random_ids(catalogue, len, rng);
+  const PrefixTrie trie = PrefixTrie::build(flatten(ids), len);
+  // prefix_score[p][b][i]: the forced token plus the first p codes of identifier i.
+  std::vector<std::vector<std::vector<double>>> prefix_score;
+  for (int64_t p = 0; p <= len; ++p) {
+    std::vector<std::vector<Seq>> prefixes(num_cases);
+    for (int64_t b = 0; b < num_cases; ++b)
+      for (const Seq& s : ids) prefixes[b].push_back(Seq(s.begin(), s.begin() + p));
+    prefix_score.push_back(score_sequences(scorer, in.input_ids, in.attention_mask, prefixes, {1}));
+  }
+  const std::vector<double> weights = {0.5, 2.0};  // level 2 weighs 1
+  BeamSearchOptions opt;
+  opt.num_beams = catalogue;
+  opt.forced_prefix = {1};
+  opt.level_weights = weights;
+  BeamSearchResult r = beam_search(scorer, in.input_ids, in.attention_mask, {&trie}, opt);
+  for (int64_t b = 0; b < num_cases; ++b) {
+    std::vector<double> expected(catalogue);
+    for (int64_t i = 0; i < catalogue; ++i) {
+      expected[i] = prefix_score[0][b][i];
+      for (int64_t t = 0; t < len; ++t)
+        expected[i] += (t < 2 ? weights[t] : 1.0) * (prefix_score[t + 1][b][i] - prefix_score[t][b][i]);
+    }
+    std::vector<double> sorted = expected;
+    std::sort(sorted.rbegin(), sorted.rend());
+    const CaseBeams& c = r.cases[b];
+    ASSERT_EQ(static_cast<int64_t>(c.beams.size()), catalogue);
+    for (int64_t i = 0; i < catalogue; ++i) {
+      EXPECT_NEAR(c.beams[i].score, expected[c.beams[i].items.at(0)], 1e-4);
+      EXPECT_NEAR(c.beams[i].score, sorted[i], 1e-4);
+    }
+  }
+  // All-ones weights are the unweighted search, bit for bit.
+  opt.level_weights = {1.0, 1.0, 1.0};
+  BeamSearchResult ones = beam_search(scorer, in.input_ids, in.attention_mask, {&trie}, opt);
+  opt.level_weights.clear();
+  BeamSearchResult plain = beam_search(scorer, in.input_ids, in.attention_mask, {&trie}, opt);
+  for (int64_t b = 0; b < num_cases; ++b)
+    for (size_t i = 0; i < plain.cases[b].beams.size(); ++i) {
+      EXPECT_EQ(ones.cases[b].beams[i].tokens, plain.cases[b].beams[i].tokens);
+      EXPECT_EQ(ones.cases[b].beams[i].score, plain.cases[b].beams[i].score);
+    }
+  opt.level_weights = {1.0, 1.0, 1.0, 1.0};
+  EXPECT_THROW(beam_search(scorer, in.input_ids, in.attention_mask, {&trie}, opt), std::exception);
+  opt.level_weights = {1.0, 0.0};
+  EXPECT_THROW(beam_search(scorer, in.input_ids, in.attention_mask, {&trie}, opt), std::exception);
+}
+
 }  // namespace gensar::decoding
