@@ -1,6 +1,7 @@
 // gensar eval: metrics of a trained run (or of a baseline) on the valid/test split under the
 // candidates and/or full-catalogue protocol; table or JSON on stdout, metrics.json + per-case
 // cases.jsonl in the eval directory. Runs under mpirun: ranks split the cases, rank 0 reports.
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -66,13 +67,9 @@ std::vector<double> parse_level_weights(const std::string& flag, const std::stri
   std::vector<double> out;
   for (const std::string& item : split_list(text)) {
     double w = 0;
-    size_t used = 0;
-    try {
-      w = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    GENSAR_INPUT_CHECK(used == item.size() && w > 0 && std::isfinite(w),
+    const char* end = item.data() + item.size();
+    const auto [stop, error] = std::from_chars(item.data(), end, w);
+    GENSAR_INPUT_CHECK(error == std::errc() && stop == end && w > 0 && std::isfinite(w),
                        "--{}: expected comma-separated positive numbers, got '{}' in '{}'", flag, item, text);
     out.push_back(w);
   }

@@ -5,7 +5,9 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <cmath>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -95,6 +97,42 @@ TEST(EvalCli, EvalJsonEqualsEvaluateAndWritesFiles) {
   EXPECT_NE(out.find("hr@20"), std::string::npos);
   EXPECT_THROW(run_verb("eval", {"--run", r.run_dir, "--protocol", "sideways"}, &out), InputError);
   EXPECT_THROW(run_verb("eval", {"--beams", "5"}, &out), InputError);
+
+  // Level weights reach the beam search of their task only; bad ones are input errors that name
+  // the flag.
+  ASSERT_EQ(run_verb("eval", {"--run", r.run_dir, "--which", "latest", "--beams", "5", "--json",
+                              "--rec-level-weights", "1.5, 2"}, &out), 0);
+  const auto weighted_json = nlohmann::json::parse(out);
+  o.protocols = {Protocol::kCandidates};
+  o.level_weights[data::Task::kRec] = {1.5, 2.0};
+  EvalResult weighted = evaluate(*loaded.scorer, *loaded.builder, &candidates, o, nullptr);
+  for (const auto& [key, value] : weighted.metrics.at("candidates"))
+    EXPECT_DOUBLE_EQ(weighted_json["candidates"][key].get<double>(), value) << key;
+  EXPECT_DOUBLE_EQ(weighted.metrics.at("candidates").at("search.mrr"),
+                   direct.metrics.at("candidates").at("search.mrr"));
+  // The tiny run's metrics saturate, so the sequence scores show where the weights went: the
+  // verb's written rec scores are the weighted ones, search's are the plain ones.
+  std::map<std::string, std::vector<double>> plain_scores;
+  for (const CaseRecord& c : direct.records) plain_scores[c.group() + c.case_id] = c.scores;
+  std::map<std::string, std::vector<double>> weighted_scores;
+  for (const CaseRecord& c : weighted.records) weighted_scores[c.group() + c.case_id] = c.scores;
+  int rec_moved = 0;
+  for (const CaseRecord& c : eval::read_run_case_records(eval_dir)) {
+    const std::vector<double>& w = weighted_scores.at(c.group() + c.case_id);
+    ASSERT_EQ(c.scores.size(), w.size());
+    for (size_t k = 0; k < w.size(); ++k) EXPECT_NEAR(c.scores[k], w[k], 1e-6 * (1 + std::abs(w[k])));
+    if (c.task == "search") EXPECT_EQ(w, plain_scores.at(c.group() + c.case_id));
+    if (c.task == "rec" && w != plain_scores.at(c.group() + c.case_id)) ++rec_moved;
+  }
+  EXPECT_GT(rec_moved, 0);
+  for (const std::string bad : {"1, 0", "x", "1.5abc", "-1"}) {
+    try {
+      run_verb("eval", {"--run", r.run_dir, "--which", "latest", "--search-level-weights", bad}, &out);
+      ADD_FAILURE() << "accepted --search-level-weights '" << bad << "'";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("--search-level-weights"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(EvalCli, BaselinesFromTheCommandLine) {
