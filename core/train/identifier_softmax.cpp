@@ -105,14 +105,13 @@ torch::Tensor CatalogueSoftmaxLoss::token_losses(const torch::Tensor& logits,
   torch::Tensor mean_logit = smooth ? flat.mean(1) : torch::Tensor();  // over the normaliser
   if (nr > 0) {
     torch::Tensor row_index = torch::tensor(rows, torch::kInt64).to(flat.device());
+    const torch::Tensor padded = pad.to(flat.device());
     torch::Tensor child_logits = flat.index_select(0, row_index)
                                      .gather(1, index.to(flat.device()))
-                                     .masked_fill(pad.to(flat.device()),
-                                                  -std::numeric_limits<float>::infinity());
+                                     .masked_fill(padded, -std::numeric_limits<float>::infinity());
     lse = lse.index_copy(0, row_index, torch::logsumexp(child_logits, 1));
     if (smooth) {
       // Padded children hold -inf: they leave the mean's sum and its count.
-      torch::Tensor padded = pad.to(flat.device());
       torch::Tensor child_mean = child_logits.masked_fill(padded, 0.0).sum(1) /
                                  padded.logical_not().sum(1).to(flat.scalar_type());
       mean_logit = mean_logit.index_copy(0, row_index, child_mean);

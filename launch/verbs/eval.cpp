@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -96,11 +97,12 @@ int run_eval(const po::variables_map& vm) {
   if (opts.exclude_history && root)
     GENSAR_INFO("eval", "recommendation lists leave out the items of each case's rec history");
   for (const data::Task task : {data::Task::kRec, data::Task::kSearch}) {
-    const std::string flag = std::string(task == data::Task::kRec ? "rec" : "search") + "-level-weights";
-    const std::vector<double> w = parse_level_weights(flag, vm[flag].as<std::string>());
+    const std::string flag = std::string(data::task_name(task)) + "-level-weights";
+    const std::string text = vm[flag].as<std::string>();
+    std::vector<double> w = parse_level_weights(flag, text);
     if (w.empty()) continue;
-    opts.level_weights[task] = w;
-    if (root) GENSAR_INFO("eval", "{}: {}", flag, vm[flag].as<std::string>());
+    opts.level_weights[task] = std::move(w);
+    if (root) GENSAR_INFO("eval", "{}: {}", flag, text);
   }
   const std::string baseline = vm["baseline"].as<std::string>();
   const std::string run = vm["run"].as<std::string>();
